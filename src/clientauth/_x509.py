@@ -1,0 +1,135 @@
+"""Loading certificates from the forms users hand us, and the RFC 8705 thumbprint.
+
+Internal: the public names are re-exported by ``clientauth`` (``certificate_thumbprint``) and
+used by every verifier, so there is one place where "a certificate-like value" is defined.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import TypeAlias
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from .exceptions import CertificateParseError
+
+__all__ = [
+    "MAX_CERTIFICATE_SIZE",
+    "MAX_CHAIN_LENGTH",
+    "CertificateLike",
+    "certificate_thumbprint",
+    "chain_thumbprints",
+    "load_certificate",
+    "load_certificates",
+    "load_pem_bundle",
+]
+
+CertificateLike: TypeAlias = "x509.Certificate | bytes | bytearray | memoryview | str"
+"""An ``x509.Certificate``, DER bytes, or PEM (``str`` or ``bytes``)."""
+
+MAX_CERTIFICATE_SIZE = 64 * 1024
+"""Largest encoded certificate accepted (PEM or DER), in bytes. Real client certificates are
+1-4 KiB; the cap bounds parsing work on hostile input."""
+
+MAX_CHAIN_LENGTH = 10
+"""Most certificates accepted in one presented chain (leaf included)."""
+
+_PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
+_DER = Encoding.DER
+_SHA256 = hashes.SHA256()
+
+
+def load_certificate(value: CertificateLike) -> x509.Certificate:
+    """One certificate from an ``x509.Certificate``, DER bytes, or PEM text/bytes.
+
+    Raises :class:`~clientauth.CertificateParseError` (a ``ValueError``) for anything else,
+    including PEM holding more than one certificate.
+    """
+    if isinstance(value, x509.Certificate):
+        return value
+    if isinstance(value, str):
+        try:
+            data = value.encode("ascii")
+        except UnicodeEncodeError:
+            raise CertificateParseError("PEM text is not ASCII") from None
+    elif isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+    else:
+        raise CertificateParseError(
+            f"expected a certificate, DER bytes or PEM, got {type(value).__name__}"
+        )
+    if len(data) > MAX_CERTIFICATE_SIZE:
+        raise CertificateParseError(f"certificate larger than {MAX_CERTIFICATE_SIZE} bytes")
+    if not data:
+        raise CertificateParseError("empty certificate")
+    if _PEM_BEGIN in data:
+        if data.count(_PEM_BEGIN) != 1:
+            raise CertificateParseError("PEM holds more than one certificate")
+        try:
+            return x509.load_pem_x509_certificate(data)
+        except ValueError:
+            raise CertificateParseError("not a valid PEM certificate") from None
+    try:
+        return x509.load_der_x509_certificate(data)
+    except ValueError:
+        raise CertificateParseError("not a valid DER certificate") from None
+
+
+def load_certificates(
+    values: Iterable[CertificateLike], *, limit: int = MAX_CHAIN_LENGTH
+) -> tuple[x509.Certificate, ...]:
+    """Several certificates (a chain, leaf first, or a set of anchors), each as for
+    :func:`load_certificate`. A PEM ``str``/``bytes`` element may hold a bundle."""
+    out: list[x509.Certificate] = []
+    for value in values:
+        if isinstance(value, str | bytes) and _pem_count(value) > 1:
+            out.extend(load_pem_bundle(value))
+        else:
+            out.append(load_certificate(value))
+        if len(out) > limit:
+            raise CertificateParseError(f"more than {limit} certificates")
+    return tuple(out)
+
+
+def _pem_count(value: str | bytes) -> int:
+    if isinstance(value, str):
+        return value.count(_PEM_BEGIN.decode("ascii"))
+    return value.count(_PEM_BEGIN)
+
+
+def load_pem_bundle(data: str | bytes) -> tuple[x509.Certificate, ...]:
+    """Every certificate in a PEM bundle (order kept). Raises if there is none."""
+    raw = data.encode("ascii", "replace") if isinstance(data, str) else data
+    if len(raw) > MAX_CERTIFICATE_SIZE * MAX_CHAIN_LENGTH:
+        raise CertificateParseError("PEM bundle too large")
+    try:
+        certs = x509.load_pem_x509_certificates(raw)
+    except ValueError:
+        raise CertificateParseError("not a valid PEM certificate bundle") from None
+    return tuple(certs)
+
+
+def certificate_thumbprint(certificate: x509.Certificate | bytes | bytearray | memoryview) -> str:
+    """The RFC 8705 section 3.1 ``x5t#S256`` of a certificate: base64url (no padding) of the
+    SHA-256 of its DER encoding. Accepts an ``x509.Certificate`` or its DER bytes."""
+    if isinstance(certificate, x509.Certificate):
+        der = certificate.public_bytes(_DER)
+    elif isinstance(certificate, bytes | bytearray | memoryview):
+        der = bytes(certificate)
+        if not der:
+            raise CertificateParseError("empty certificate")
+    else:
+        raise CertificateParseError(
+            f"expected a certificate or DER bytes, got {type(certificate).__name__}"
+        )
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode("ascii")
+
+
+def chain_thumbprints(chain: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
+    """Raw SHA-256 digests of each certificate's DER (cache keys)."""
+    return tuple(c.fingerprint(_SHA256) for c in chain)
+

@@ -1,0 +1,125 @@
+"""The exceptions clientauth raises.
+
+Bad *client input* never raises out of :meth:`clientauth.Authenticator.authenticate`: it becomes
+a failed :class:`clientauth.AuthResult`. Exceptions are for bad *configuration* (caught when
+you build an object, not when a request arrives), for the pure parsers, and for the token
+helpers, whose callers expect to catch them::
+
+    ClientAuthError                      root; never raised directly
+     ├── ConfigurationError (ValueError)  a setting or client metadata is wrong
+     │    └── ClientMetadataError          one client's metadata; names client_id and field
+     ├── ParseError (ValueError)          a pure parser refused its input; carries position
+     │    ├── CredentialsError             Basic header / id-secret extraction
+     │    ├── DistinguishedNameError       an RFC 4514 / OpenSSL-slash DN string
+     │    ├── CertificateParseError        PEM / DER that is not one certificate
+     │    └── ForwardedHeaderError         a proxy's certificate header; carries format
+     ├── FetchError                       jwks_uri / CRL / OCSP retrieval failed (bounded)
+     └── InvalidToken                     a JWT or introspection response is not acceptable
+          └── BindingMismatch              the token is not bound to the presented certificate
+
+No message or attribute of any of these ever contains a client secret or a secret hash.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BindingMismatch",
+    "CertificateParseError",
+    "ClientAuthError",
+    "ClientMetadataError",
+    "ConfigurationError",
+    "CredentialsError",
+    "DistinguishedNameError",
+    "FetchError",
+    "ForwardedHeaderError",
+    "InvalidToken",
+    "ParseError",
+]
+
+
+class ClientAuthError(Exception):
+    """Root of every exception clientauth raises. Never raised directly."""
+
+
+class ConfigurationError(ClientAuthError, ValueError):
+    """A setting passed to a clientauth object is wrong. Raised at construction time."""
+
+
+class ClientMetadataError(ConfigurationError):
+    """One client's registered metadata is invalid.
+
+    ``client_id`` and ``field`` say where; ``client_id`` is ``None`` when the entry has no
+    usable id (and then ``index`` tells which entry of the document it was).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_id: str | None = None,
+        field: str | None = None,
+        index: int | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.field = field
+        self.index = index
+        where = []
+        if client_id is not None:
+            where.append(f"client {client_id!r}")
+        elif index is not None:
+            where.append(f"entry #{index}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.reason = message
+
+
+class ParseError(ClientAuthError, ValueError):
+    """A pure parser refused its input.
+
+    ``position`` is the offset in the input where parsing failed (``None`` when the input was
+    refused as a whole, e.g. too large). Messages never echo the refused input.
+    """
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        self.position = position
+        self.reason = message
+        super().__init__(message if position is None else f"{message} (at position {position})")
+
+
+class CredentialsError(ParseError):
+    """Client credentials in a request are malformed (Basic header, id/secret parameters)."""
+
+
+class DistinguishedNameError(ParseError):
+    """A distinguished-name string (RFC 4514 or OpenSSL slash form) cannot be parsed."""
+
+
+class CertificateParseError(ParseError):
+    """Bytes or text that should hold one X.509 certificate do not."""
+
+
+class ForwardedHeaderError(ParseError):
+    """A certificate header forwarded by a TLS-terminating proxy cannot be decoded."""
+
+    def __init__(self, message: str, *, format: str, position: int | None = None) -> None:  # noqa: A002
+        self.format = format
+        super().__init__(f"{format}: {message}", position=position)
+
+
+class FetchError(ClientAuthError):
+    """Retrieving remote material (jwks_uri, CRL, OCSP) failed within its bounds."""
+
+
+class InvalidToken(ClientAuthError):
+    """A token (JWT or introspection response) is not acceptable.
+
+    ``error`` is the RFC 6750 error code a resource server should answer with.
+    """
+
+    error = "invalid_token"
+
+
+class BindingMismatch(InvalidToken):
+    """The token is not bound to the certificate the caller presented (RFC 8705 section 3)."""

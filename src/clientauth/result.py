@@ -1,0 +1,230 @@
+"""The one result type: :class:`AuthResult`, with :class:`AuthMethod` and :class:`Failure`.
+
+Every way a client can prove itself ends in an :class:`AuthResult`. A result never holds a
+secret or a secret hash: there is no field for one, and ``detail`` is written by clientauth
+from fixed phrases and public values only (client ids, certificate names).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from cryptography import x509
+
+__all__ = [
+    "AuthMethod",
+    "AuthResult",
+    "CertificateCheck",
+    "Failure",
+    "Notice",
+    "OAuthError",
+]
+
+OAuthError = Literal["invalid_client", "invalid_request", "unauthorized_client"]
+
+
+class AuthMethod(StrEnum):
+    """Client authentication methods, by their registered names.
+
+    RFC 7591 section 2 (``client_secret_basic``, ``client_secret_post``), RFC 8705 section 2.1
+    (``tls_client_auth``) and 2.2 (``self_signed_tls_client_auth``). ``client_secret_header``
+    is ours: id and secret in two request headers, as API gateways do ("client-ID
+    enforcement").
+    """
+
+    CLIENT_SECRET_BASIC = "client_secret_basic"
+    CLIENT_SECRET_POST = "client_secret_post"
+    CLIENT_SECRET_HEADER = "client_secret_header"
+    TLS_CLIENT_AUTH = "tls_client_auth"
+    SELF_SIGNED_TLS_CLIENT_AUTH = "self_signed_tls_client_auth"
+
+    @property
+    def uses_secret(self) -> bool:
+        return self in _SECRET_METHODS
+
+    @property
+    def uses_certificate(self) -> bool:
+        return not self.uses_secret
+
+
+_SECRET_METHODS = frozenset(
+    {
+        AuthMethod.CLIENT_SECRET_BASIC,
+        AuthMethod.CLIENT_SECRET_POST,
+        AuthMethod.CLIENT_SECRET_HEADER,
+    }
+)
+
+
+class Failure(StrEnum):
+    """Why authentication failed; machine-readable and stable (safe to log and to count)."""
+
+    # -- what the request carried
+    NO_CREDENTIALS = "no_credentials"
+    """Nothing that identifies a client: no secret, no client_id, no certificate."""
+    MALFORMED_CREDENTIALS = "malformed_credentials"
+    """A Basic header, id/secret parameter or header that cannot be decoded, or is too large."""
+    MULTIPLE_METHODS = "multiple_methods"
+    """More than one secret-carrying method in one request (RFC 6749 section 2.3)."""
+    CONFLICTING_CLIENT_ID = "conflicting_client_id"
+    """The request names two different client ids (e.g. Basic user vs form client_id)."""
+    # -- the registry
+    UNKNOWN_CLIENT = "unknown_client"
+    AMBIGUOUS_CLIENT = "ambiguous_client"
+    """No client_id was sent and the certificate matches more than one registered client."""
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    """The client proved itself another way than the method it registered."""
+    # -- secrets
+    MISSING_SECRET = "missing_secret"
+    BAD_SECRET = "bad_secret"
+    EXPIRED_SECRET = "expired_secret"
+    # -- certificates
+    MISSING_CERTIFICATE = "missing_certificate"
+    MALFORMED_CERTIFICATE = "malformed_certificate"
+    UNTRUSTED_CHAIN = "untrusted_chain"
+    CERTIFICATE_EXPIRED = "certificate_expired"
+    CERTIFICATE_NOT_YET_VALID = "certificate_not_yet_valid"
+    WRONG_KEY_USAGE = "wrong_key_usage"
+    """The leaf's extended key usage does not allow TLS client authentication."""
+    CA_CERTIFICATE = "ca_certificate"
+    """A CA certificate was presented as the client's own certificate."""
+    REVOKED = "revoked"
+    REVOCATION_UNKNOWN = "revocation_unknown"
+    NAME_MISMATCH = "name_mismatch"
+    """The chain is trusted but does not carry the client's registered subject DN / SAN."""
+    CERTIFICATE_NOT_PINNED = "certificate_not_pinned"
+    """Self-signed method: the certificate is not one the client registered."""
+    # -- forwarded certificates
+    FORWARDED_HEADER_INVALID = "forwarded_header_invalid"
+    """A trusted proxy's certificate header is malformed or duplicated."""
+
+    @property
+    def error(self) -> OAuthError:
+        """The RFC 6749 section 5.2 error code for this failure."""
+        if self in _INVALID_REQUEST:
+            return "invalid_request"
+        return "invalid_client"
+
+
+_INVALID_REQUEST = frozenset(
+    {
+        Failure.MALFORMED_CREDENTIALS,
+        Failure.MULTIPLE_METHODS,
+        Failure.CONFLICTING_CLIENT_ID,
+        Failure.FORWARDED_HEADER_INVALID,
+    }
+)
+
+
+class Notice(StrEnum):
+    """Something worth an operator's attention that did not by itself decide the outcome."""
+
+    UNTRUSTED_FORWARDED_HEADER = "untrusted_forwarded_header"
+    """A forwarded-certificate header came from a peer that is not a trusted proxy (spoofing
+    attempt, or a missing ``trusted_proxies`` entry); it was ignored."""
+    PROXY_VERIFIED_ONLY = "proxy_verified_only"
+    """The certificate was accepted on the proxy's verify flag (opt-in), not checked locally."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CertificateCheck:
+    """What a certificate verifier (PKI or pinned) concluded about one presented chain.
+
+    Verifiers return this; the :class:`~clientauth.Authenticator` folds it into an
+    :class:`AuthResult`. ``chain`` is the validated path, leaf first (for the PKI verifier it
+    ends at the trust anchor); ``expires_at`` is the earliest notAfter that matters.
+    """
+
+    ok: bool
+    failure: Failure | None = None
+    detail: str = ""
+    chain: tuple[x509.Certificate, ...] = ()
+    expires_at: datetime | None = None
+
+    @classmethod
+    def passed(
+        cls,
+        chain: Sequence[x509.Certificate],
+        *,
+        expires_at: datetime | None = None,
+        detail: str = "",
+    ) -> CertificateCheck:
+        return cls(True, None, detail, tuple(chain), expires_at)
+
+    @classmethod
+    def failed(cls, failure: Failure, detail: str) -> CertificateCheck:
+        return cls(False, failure, detail)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuthResult:
+    """The outcome of one authentication attempt.
+
+    ``ok`` is the only field that says whether the caller proved it is ``client_id``. On
+    failure, ``client_id`` is the id the request *claimed* (possibly unknown), ``failure`` the
+    reason and ``error`` the RFC 6749 section 5.2 code to answer with. ``detail`` is for logs.
+
+    ``source`` tells where the credential came from: ``"authorization"`` (Basic header),
+    ``"form"``, ``"query"``, ``"headers"`` (id/secret headers), ``"tls"`` (the server's own
+    handshake), or ``"forwarded:<format>"`` (a trusted proxy's header).
+
+    ``certificate``/``chain``/``thumbprint`` describe the client certificate when one was
+    presented, whatever the method (a secret client may still present one, e.g. for RFC 8705
+    certificate-bound tokens); ``thumbprint`` is its ``x5t#S256``.
+    """
+
+    ok: bool
+    client_id: str | None = None
+    method: AuthMethod | None = None
+    failure: Failure | None = None
+    error: OAuthError | None = None
+    detail: str = ""
+    certificate: x509.Certificate | None = None
+    chain: tuple[x509.Certificate, ...] = ()
+    thumbprint: str | None = None
+    expires_at: datetime | None = None
+    source: str | None = None
+    notices: tuple[Notice, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A result that claims success must be internally consistent; these are programming
+        # errors inside clientauth, never client input, so they raise.
+        if self.ok and (self.failure is not None or self.client_id is None or self.method is None):
+            raise ValueError("a successful AuthResult needs client_id and method, no failure")
+        if not self.ok and self.failure is None:
+            raise ValueError("a failed AuthResult needs a failure reason")
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    @classmethod
+    def failed(
+        cls,
+        failure: Failure,
+        detail: str,
+        *,
+        client_id: str | None = None,
+        method: AuthMethod | None = None,
+        source: str | None = None,
+        certificate: x509.Certificate | None = None,
+        chain: tuple[x509.Certificate, ...] = (),
+        thumbprint: str | None = None,
+        notices: tuple[Notice, ...] = (),
+    ) -> AuthResult:
+        return cls(
+            ok=False,
+            client_id=client_id,
+            method=method,
+            failure=failure,
+            error=failure.error,
+            detail=detail,
+            certificate=certificate,
+            chain=chain,
+            thumbprint=thumbprint,
+            source=source,
+            notices=notices,
+        )
