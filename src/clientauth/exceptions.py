@@ -89,7 +89,17 @@ class ParseError(ClientAuthError, ValueError):
 
 
 class CredentialsError(ParseError):
-    """Client credentials in a request are malformed (Basic header, id/secret parameters)."""
+    """Client credentials in a request are malformed (Basic header, id/secret parameters).
+
+    ``kind`` is the :class:`~clientauth.Failure` value it maps to: ``"malformed_credentials"``,
+    ``"multiple_methods"`` or ``"conflicting_client_id"``.
+    """
+
+    def __init__(
+        self, message: str, *, kind: str = "malformed_credentials", position: int | None = None
+    ) -> None:
+        self.kind = kind
+        super().__init__(message, position=position)
 
 
 class DistinguishedNameError(ParseError):

@@ -1,0 +1,317 @@
+"""The framework-neutral request, and extraction of the credentials it carries.
+
+Adapters (ASGI, WSGI, frameworks) build a :class:`ClientRequest`; :func:`extract_credentials`
+finds the client id and secret in it. Extraction is pure: it decides nothing about whether
+the client exists or the secret is right.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from urllib.parse import unquote_plus
+
+from ._x509 import MAX_CHAIN_LENGTH, CertificateLike
+from .exceptions import ConfigurationError, CredentialsError
+from .result import AuthMethod
+from .secret import MAX_SECRET_LENGTH
+
+__all__ = [
+    "MAX_CLIENT_ID_LENGTH",
+    "MAX_HEADER_VALUE_LENGTH",
+    "MAX_HEADERS",
+    "ClientRequest",
+    "CredentialOptions",
+    "Presented",
+    "extract_credentials",
+    "parse_basic_authorization",
+]
+
+MAX_HEADER_VALUE_LENGTH = 16 * 1024
+"""Longest Authorization / id / secret header value examined, in characters."""
+
+MAX_HEADERS = 1000
+"""Most header fields a :class:`ClientRequest` accepts."""
+
+MAX_CLIENT_ID_LENGTH = 1024
+"""Longest client_id accepted in a request, in characters (same as at registration)."""
+
+FormValue = str | Sequence[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, init=False)
+class ClientRequest:
+    """What clientauth needs to know about one HTTP request.
+
+    ``headers`` are ``(name, value)`` pairs as ``str`` or ``bytes`` (bytes are read as
+    ISO-8859-1, the HTTP wire charset); names are case-insensitive and repeats are kept.
+    ``form`` maps a body parameter to a ``str`` or a sequence of ``str`` (a parameter given
+    twice is malformed, RFC 6749 3.2); ``query`` likewise for the query string. ``peer`` is the
+    address of the immediate peer (the proxy, when there is one). ``tls_chain`` is the chain
+    the TLS server saw, leaf first: ``x509.Certificate``, DER ``bytes``, or PEM.
+    """
+
+    headers: tuple[tuple[str, str], ...]
+    form: Mapping[str, FormValue] | None
+    query: Mapping[str, FormValue] | None
+    peer: str | None
+    tls_chain: tuple[CertificateLike, ...]
+
+    def __init__(
+        self,
+        headers: Iterable[tuple[str | bytes, str | bytes]] = (),
+        *,
+        form: Mapping[str, FormValue] | None = None,
+        query: Mapping[str, FormValue] | None = None,
+        peer: str | None = None,
+        tls_chain: Iterable[CertificateLike] = (),
+    ) -> None:
+        pairs: list[tuple[str, str]] = []
+        try:
+            for item in headers:
+                name, value = item
+                pairs.append((_header_text(name).lower(), _header_text(value)))
+                if len(pairs) > MAX_HEADERS:
+                    raise ConfigurationError(f"more than {MAX_HEADERS} header fields")
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigurationError):
+                raise
+            raise ConfigurationError("headers must be (name, value) pairs of str or bytes") from None
+        for label, mapping in (("form", form), ("query", query)):
+            if mapping is not None and not isinstance(mapping, Mapping):
+                raise ConfigurationError(f"{label} must be a mapping of name to str")
+        if peer is not None and not isinstance(peer, str):
+            raise ConfigurationError("peer must be an address string or None")
+        chain = tuple(tls_chain) if not isinstance(tls_chain, str | bytes) else (tls_chain,)
+        if len(chain) > MAX_CHAIN_LENGTH:
+            raise ConfigurationError(f"a TLS chain has at most {MAX_CHAIN_LENGTH} certificates")
+        object.__setattr__(self, "headers", tuple(pairs))
+        object.__setattr__(self, "form", None if form is None else MappingProxyType(dict(form)))
+        object.__setattr__(self, "query", None if query is None else MappingProxyType(dict(query)))
+        object.__setattr__(self, "peer", peer)
+        object.__setattr__(self, "tls_chain", chain)
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of header ``name`` (case-insensitive), in order."""
+        lname = name.lower()
+        return [v for n, v in self.headers if n == lname]
+
+    def __repr__(self) -> str:
+        # Header values, form and query may hold secrets: show names only.
+        names = sorted({n for n, _ in self.headers})
+        return (
+            f"ClientRequest(headers={names}, form={sorted(self.form or ())}, "
+            f"query={sorted(self.query or ())}, peer={self.peer!r}, "
+            f"tls_chain=<{len(self.tls_chain)} certificates>)"
+        )
+
+
+def _header_text(value: str | bytes) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("latin-1")
+    raise TypeError
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CredentialOptions:
+    """Where :func:`extract_credentials` looks. Header names are case-insensitive."""
+
+    id_header: str | None = "client_id"
+    secret_header: str | None = "client_secret"
+    allow_query: bool = False
+
+    def __post_init__(self) -> None:
+        for label, value in (("id_header", self.id_header), ("secret_header", self.secret_header)):
+            if value is not None and (not isinstance(value, str) or not value.strip()
+                                      or not value.isascii() or not value.isprintable()):
+                raise ConfigurationError(f"{label} must be a header name or None")
+        if (self.id_header is None) != (self.secret_header is None):
+            raise ConfigurationError("set both id_header and secret_header, or neither")
+        if self.id_header is not None and self.secret_header is not None:
+            if self.id_header.lower() == self.secret_header.lower():
+                raise ConfigurationError("id_header and secret_header must differ")
+            if self.id_header.lower() == "authorization" or (
+                self.secret_header.lower() == "authorization"
+            ):
+                raise ConfigurationError("the Authorization header is read as Basic already")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Presented:
+    """The credentials a request carries. ``secret`` never appears in the repr.
+
+    ``method`` is the secret method presented (``None`` when no secret was sent);
+    ``source`` where the secret -- or, without one, the client id -- was found.
+    """
+
+    client_id: str | None = None
+    secret: str | None = dataclasses.field(default=None, repr=False)
+    method: AuthMethod | None = None
+    source: str | None = None
+
+
+def parse_basic_authorization(value: str) -> tuple[str, str]:
+    """Decode an ``Authorization: Basic`` value into ``(client_id, secret)``.
+
+    RFC 6749 2.3.1: id and secret are each form-urlencoded (Appendix B) *before* they are
+    joined with ``:`` and base64-encoded, so a ``:`` or ``%`` inside either survives. Raises
+    :class:`~clientauth.CredentialsError` for anything malformed; never echoes the input.
+    """
+    if len(value) > MAX_HEADER_VALUE_LENGTH:
+        raise CredentialsError("Authorization header too large")
+    scheme, sep, token = value.strip(" \t").partition(" ")
+    if scheme.lower() != "basic":
+        raise CredentialsError("not a Basic authorization")
+    token = token.strip(" \t")
+    if not sep or not token:
+        raise CredentialsError("Basic authorization without credentials", position=len(scheme))
+    try:
+        # Some clients drop the '=' padding; restore it but accept only the base64 alphabet.
+        if len(token) % 4 == 1:
+            raise binascii.Error
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise CredentialsError("Basic credentials are not valid base64", position=6) from None
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CredentialsError("Basic credentials are not UTF-8", position=6) from None
+    raw_id, colon, raw_secret = text.partition(":")
+    if not colon:
+        raise CredentialsError("Basic credentials lack the ':' separator", position=6)
+    try:
+        client_id = unquote_plus(raw_id, errors="strict")
+        secret = unquote_plus(raw_secret, errors="strict")
+    except UnicodeDecodeError:
+        raise CredentialsError("Basic credentials: percent-encoding is not UTF-8") from None
+    return client_id, secret
+
+
+def extract_credentials(
+    request: ClientRequest, options: CredentialOptions = CredentialOptions()
+) -> Presented:
+    """Find the client id and secret in ``request``.
+
+    Raises :class:`~clientauth.CredentialsError` with ``kind`` set when the request is
+    malformed, carries more than one secret method (RFC 6749 2.3: "MUST NOT use more than one
+    authentication method in each request"), or names two different client ids.
+    """
+    found: list[tuple[AuthMethod, str, str | None, str]] = []  # method, source, id, secret
+    ids: list[tuple[str, str]] = []  # (source, client_id) for ids sent without a secret
+
+    # Authorization: Basic (RFC 6749 2.3.1). Other schemes (Bearer, DPoP) are not client
+    # authentication and are left to the application.
+    authorizations = request.header_values("authorization")
+    if len(authorizations) > 1:
+        raise _malformed("more than one Authorization header")
+    if authorizations and authorizations[0].strip(" \t")[:6].lower() == "basic":
+        client_id, secret = parse_basic_authorization(authorizations[0])
+        found.append((AuthMethod.CLIENT_SECRET_BASIC, "authorization", client_id, secret))
+
+    if request.form is not None:
+        _collect(request.form, "form", AuthMethod.CLIENT_SECRET_POST, found, ids)
+    if options.allow_query and request.query is not None:
+        # RFC 6749 2.3.1 forbids secrets in the URI; only an explicit opt-in reads them.
+        _collect(request.query, "query", AuthMethod.CLIENT_SECRET_POST, found, ids)
+    if options.id_header is not None and options.secret_header is not None:
+        hid = _single_header(request, options.id_header)
+        hsecret = _single_header(request, options.secret_header)
+        if hsecret is not None:
+            found.append((AuthMethod.CLIENT_SECRET_HEADER, "headers", hid, hsecret))
+        elif hid is not None:
+            ids.append(("headers", hid))
+
+    if len(found) > 1:
+        raise _malformed(
+            "more than one client authentication method: "
+            + ", ".join(sorted({source for _, source, _, _ in found})),
+            kind="multiple_methods",
+        )
+    named = [(source, cid) for _, source, cid, _ in found if cid is not None] + ids
+    for source, cid in named:
+        _check_client_id(cid, source)
+    distinct = {cid for _, cid in named}
+    if len(distinct) > 1:
+        raise _malformed(
+            "the request names more than one client_id: "
+            + ", ".join(sorted({source for source, _ in named})),
+            kind="conflicting_client_id",
+        )
+    client_id = distinct.pop() if distinct else None
+    if found:
+        method, source, _, secret = found[0]
+        if client_id is None:
+            raise _malformed(f"a client_secret in the {source} without a client_id")
+        if len(secret) > MAX_SECRET_LENGTH:
+            raise _malformed("client secret too long")
+        return Presented(client_id, secret or None, method, source)
+    if client_id is not None:
+        return Presented(client_id, None, None, named[0][0])
+    return Presented()
+
+
+def _collect(
+    params: Mapping[str, FormValue],
+    source: str,
+    method: AuthMethod,
+    found: list[tuple[AuthMethod, str, str | None, str]],
+    ids: list[tuple[str, str]],
+) -> None:
+    cid = _single_param(params, "client_id", source)
+    secret = _single_param(params, "client_secret", source)
+    if secret is not None:
+        found.append((method, source, cid, secret))
+    elif cid is not None:
+        ids.append((source, cid))
+
+
+def _single_param(params: Mapping[str, FormValue], name: str, source: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        if isinstance(value, bytes) or not isinstance(value, Sequence):
+            raise _malformed(f"{source} parameter {name} is not text")
+        if len(value) != 1:
+            # RFC 6749 3.2: "Request and response parameters MUST NOT be included more than once"
+            raise _malformed(f"{source} parameter {name} given {len(value)} times")
+        value = value[0]
+        if not isinstance(value, str):
+            raise _malformed(f"{source} parameter {name} is not text")
+    if len(value) > MAX_HEADER_VALUE_LENGTH:
+        raise _malformed(f"{source} parameter {name} too large")
+    return value
+
+
+def _single_header(request: ClientRequest, name: str) -> str | None:
+    values = request.header_values(name)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise _malformed(f"header {name} given {len(values)} times")
+    value = values[0]
+    if len(value) > MAX_HEADER_VALUE_LENGTH:
+        raise _malformed(f"header {name} too large")
+    # Header bytes were read as ISO-8859-1; the id and secret themselves are UTF-8 text.
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise _malformed(f"header {name} is not UTF-8") from None
+
+
+def _check_client_id(client_id: str, source: str) -> None:
+    if not client_id:
+        raise _malformed(f"empty client_id in the {source}")
+    if len(client_id) > MAX_CLIENT_ID_LENGTH:
+        raise _malformed(f"client_id in the {source} too long")
+    if not client_id.isprintable():
+        raise _malformed(f"client_id in the {source} has control characters")
+
+
+def _malformed(message: str, *, kind: str = "malformed_credentials") -> CredentialsError:
+    return CredentialsError(message, kind=kind)
