@@ -209,7 +209,7 @@ def extract_credentials(
     authorizations = request.header_values("authorization")
     if len(authorizations) > 1:
         raise _malformed("more than one Authorization header")
-    if authorizations and authorizations[0].strip(" \t")[:6].lower() == "basic":
+    if authorizations and _auth_scheme(authorizations[0]) == "basic":
         client_id, secret = parse_basic_authorization(authorizations[0])
         found.append((AuthMethod.CLIENT_SECRET_BASIC, "authorization", client_id, secret))
 
@@ -253,6 +253,10 @@ def extract_credentials(
     if client_id is not None:
         return Presented(client_id, None, None, named[0][0])
     return Presented()
+
+
+def _auth_scheme(value: str) -> str:
+    return value.strip(" \t").partition(" ")[0].partition("\t")[0].lower()
 
 
 def _collect(
