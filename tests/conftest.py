@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from certs import NOW, Pki, clock  # noqa: E402
+from certs import NOW, Pki, clock
 
 
 @pytest.fixture(scope="session")

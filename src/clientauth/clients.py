@@ -251,10 +251,9 @@ def load_clients(
     :class:`~clientauth.ClientMetadataError` naming the client (or entry number) and field;
     nothing is loaded unless everything is valid.
     """
-    if isinstance(source, str | os.PathLike):
-        document = _read_json(os.fspath(source))
-    else:
-        document = source
+    document = (
+        _read_json(os.fspath(source)) if isinstance(source, str | os.PathLike) else source
+    )
     if isinstance(document, Mapping):
         if set(document) != {"clients"}:
             raise ClientMetadataError(

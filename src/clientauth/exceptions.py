@@ -113,7 +113,7 @@ class CertificateParseError(ParseError):
 class ForwardedHeaderError(ParseError):
     """A certificate header forwarded by a TLS-terminating proxy cannot be decoded."""
 
-    def __init__(self, message: str, *, format: str, position: int | None = None) -> None:  # noqa: A002
+    def __init__(self, message: str, *, format: str, position: int | None = None) -> None:
         self.format = format
         super().__init__(f"{format}: {message}", position=position)
 

@@ -21,8 +21,8 @@ from .secret import MAX_SECRET_LENGTH
 
 __all__ = [
     "MAX_CLIENT_ID_LENGTH",
-    "MAX_HEADER_VALUE_LENGTH",
     "MAX_HEADERS",
+    "MAX_HEADER_VALUE_LENGTH",
     "ClientRequest",
     "CredentialOptions",
     "Presented",
@@ -79,7 +79,9 @@ class ClientRequest:
         except (TypeError, ValueError) as exc:
             if isinstance(exc, ConfigurationError):
                 raise
-            raise ConfigurationError("headers must be (name, value) pairs of str or bytes") from None
+            raise ConfigurationError(
+                "headers must be (name, value) pairs of str or bytes"
+            ) from None
         for label, mapping in (("form", form), ("query", query)):
             if mapping is not None and not isinstance(mapping, Mapping):
                 raise ConfigurationError(f"{label} must be a mapping of name to str")
@@ -185,11 +187,19 @@ def parse_basic_authorization(value: str) -> tuple[str, str]:
     if not colon:
         raise CredentialsError("Basic credentials lack the ':' separator", position=6)
     try:
-        client_id = unquote_plus(raw_id, errors="strict")
-        secret = unquote_plus(raw_secret, errors="strict")
+        client_id = _form_decode(raw_id)
+        secret = _form_decode(raw_secret)
     except UnicodeDecodeError:
         raise CredentialsError("Basic credentials: percent-encoding is not UTF-8") from None
     return client_id, secret
+
+
+def _form_decode(text: str) -> str:
+    # application/x-www-form-urlencoded (RFC 6749 Appendix B); generated ids and secrets
+    # contain neither '%' nor '+', so the common case skips the decoder.
+    if "%" in text or "+" in text:
+        return unquote_plus(text, errors="strict")
+    return text
 
 
 def extract_credentials(
@@ -206,7 +216,17 @@ def extract_credentials(
 
     # Authorization: Basic (RFC 6749 2.3.1). Other schemes (Bearer, DPoP) are not client
     # authentication and are left to the application.
-    authorizations = request.header_values("authorization")
+    id_name = options.id_header.lower() if options.id_header else None
+    secret_name = options.secret_header.lower() if options.secret_header else None
+    wanted: dict[str, list[str]] = {"authorization": []}
+    if id_name is not None and secret_name is not None:
+        wanted[id_name] = []
+        wanted[secret_name] = []
+    for name, value in request.headers:
+        bucket = wanted.get(name)
+        if bucket is not None:
+            bucket.append(value)
+    authorizations = wanted["authorization"]
     if len(authorizations) > 1:
         raise _malformed("more than one Authorization header")
     if authorizations and _auth_scheme(authorizations[0]) == "basic":
@@ -218,9 +238,9 @@ def extract_credentials(
     if options.allow_query and request.query is not None:
         # RFC 6749 2.3.1 forbids secrets in the URI; only an explicit opt-in reads them.
         _collect(request.query, "query", AuthMethod.CLIENT_SECRET_POST, found, ids)
-    if options.id_header is not None and options.secret_header is not None:
-        hid = _single_header(request, options.id_header)
-        hsecret = _single_header(request, options.secret_header)
+    if id_name is not None and secret_name is not None:
+        hid = _single_header(wanted[id_name], id_name)
+        hsecret = _single_header(wanted[secret_name], secret_name)
         if hsecret is not None:
             found.append((AuthMethod.CLIENT_SECRET_HEADER, "headers", hid, hsecret))
         elif hid is not None:
@@ -232,26 +252,26 @@ def extract_credentials(
             + ", ".join(sorted({source for _, source, _, _ in found})),
             kind="multiple_methods",
         )
-    named = [(source, cid) for _, source, cid, _ in found if cid is not None] + ids
-    for source, cid in named:
-        _check_client_id(cid, source)
+    named = [(where, cid) for _, where, cid, _ in found if cid is not None] + ids
+    for where, cid in named:
+        _check_client_id(cid, where)
     distinct = {cid for _, cid in named}
     if len(distinct) > 1:
         raise _malformed(
             "the request names more than one client_id: "
-            + ", ".join(sorted({source for source, _ in named})),
+            + ", ".join(sorted({where for where, _ in named})),
             kind="conflicting_client_id",
         )
-    client_id = distinct.pop() if distinct else None
+    claimed = distinct.pop() if distinct else None
     if found:
         method, source, _, secret = found[0]
-        if client_id is None:
+        if claimed is None:
             raise _malformed(f"a client_secret in the {source} without a client_id")
         if len(secret) > MAX_SECRET_LENGTH:
             raise _malformed("client secret too long")
-        return Presented(client_id, secret or None, method, source)
-    if client_id is not None:
-        return Presented(client_id, None, None, named[0][0])
+        return Presented(claimed, secret or None, method, source)
+    if claimed is not None:
+        return Presented(claimed, None, None, named[0][0])
     return Presented()
 
 
@@ -292,8 +312,7 @@ def _single_param(params: Mapping[str, FormValue], name: str, source: str) -> st
     return value
 
 
-def _single_header(request: ClientRequest, name: str) -> str | None:
-    values = request.header_values(name)
+def _single_header(values: list[str], name: str) -> str | None:
     if not values:
         return None
     if len(values) > 1:

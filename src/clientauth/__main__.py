@@ -1,0 +1,7 @@
+"""python -m clientauth"""
+
+from __future__ import annotations
+
+from clientauth.cli import main
+
+raise SystemExit(main())

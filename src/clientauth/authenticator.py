@@ -1,0 +1,404 @@
+"""Request -> registered method -> verifier -> :class:`~clientauth.AuthResult`.
+
+The :class:`Authenticator` is configured once and shared by every request (thread- and
+task-safe). It never raises for anything a client sends: malformed credentials, garbage
+certificates and unknown ids all become failed results. It raises only for programming
+errors (a wrong argument type) and lets registry errors (a database that is down) propagate,
+because "the registry is unavailable" must not be reported as "the client is unknown".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cryptography import x509
+
+from ._x509 import CertificateLike, certificate_thumbprint, load_certificates
+from .clients import Client, ClientRegistry
+from .exceptions import ConfigurationError, CredentialsError, ParseError
+from .forwarded import ForwardedCertificates
+from .jwks import JwksFetcher
+from .pinned import PinnedVerifier
+from .pki import PKIVerifier
+from .request import ClientRequest, CredentialOptions, Presented, extract_credentials
+from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
+from .revocation import RevocationChecker
+from .secret import DUMMY_HASH, MAX_SECRET_LENGTH, SecretHash
+
+__all__ = ["Authenticator", "CertificateVerifier"]
+
+logger = logging.getLogger("clientauth")
+
+
+class CertificateVerifier(Protocol):
+    """What the authenticator needs from a certificate verifier (PKI or pinned)."""
+
+    def verify(self, chain: Sequence[x509.Certificate], client: Client) -> CertificateCheck:
+        """Decide whether ``chain`` (leaf first) proves ``client``; never raise for bad input."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Certificates:
+    chain: tuple[x509.Certificate, ...] = ()
+    source: str | None = None
+    thumbprint: str | None = None
+    notices: tuple[Notice, ...] = ()
+    proxy_verified: bool = False
+
+
+class Authenticator:
+    """Authenticate clients against a registry with the method each client registered.
+
+    ``trust_anchors`` / ``intermediates`` / ``max_chain_depth`` / ``revocation`` configure the
+    default PKI verifier (``tls_client_auth``); ``jwks`` / ``check_pinned_validity`` the default
+    pinned verifier (``self_signed_tls_client_auth``); pass ``pki=`` / ``pinned=`` to supply
+    your own. ``forwarded`` accepts certificates from a trusted TLS-terminating proxy.
+    ``now`` is a callable returning an aware datetime (default: the system clock).
+
+    ``id_header`` / ``secret_header`` name the custom headers of ``client_secret_header``
+    (``None`` for both disables them); ``allow_query_credentials`` reads id and secret from the
+    query string (RFC 6749 2.3.1 forbids it: opt in only for legacy clients).
+    ``identify_by_certificate`` lets a request without ``client_id`` be matched to a client by
+    its certificate's registered name or pin.
+    """
+
+    def __init__(
+        self,
+        registry: ClientRegistry,
+        *,
+        trust_anchors: Iterable[CertificateLike] = (),
+        intermediates: Iterable[CertificateLike] = (),
+        forwarded: ForwardedCertificates | None = None,
+        now: Callable[[], datetime] | None = None,
+        max_chain_depth: int | None = None,
+        revocation: RevocationChecker | None = None,
+        pki: CertificateVerifier | None = None,
+        pinned: CertificateVerifier | None = None,
+        jwks: JwksFetcher | None = None,
+        check_pinned_validity: bool = True,
+        id_header: str | None = "client_id",
+        secret_header: str | None = "client_secret",
+        allow_query_credentials: bool = False,
+        identify_by_certificate: bool = True,
+    ) -> None:
+        if not isinstance(registry, ClientRegistry):
+            raise ConfigurationError("registry must implement get() and find_by_certificate()")
+        if now is not None and not callable(now):
+            raise ConfigurationError("now must be a callable returning an aware datetime")
+        if forwarded is not None and not isinstance(forwarded, ForwardedCertificates):
+            raise ConfigurationError("forwarded must be a ForwardedCertificates")
+        self._registry = registry
+        self._now: Callable[[], datetime] = now or _system_now
+        self._options = CredentialOptions(
+            id_header=id_header, secret_header=secret_header, allow_query=allow_query_credentials
+        )
+        self._forwarded = forwarded
+        self._identify_by_certificate = bool(identify_by_certificate)
+        if pki is not None and (trust_anchors or intermediates or revocation is not None):
+            raise ConfigurationError(
+                "pass trust_anchors/intermediates/revocation to your own pki verifier, not both"
+            )
+        self._pki: CertificateVerifier = pki or PKIVerifier(
+            trust_anchors,
+            intermediates=intermediates,
+            now=self._now,
+            max_chain_depth=max_chain_depth,
+            revocation=revocation,
+        )
+        self._pinned: CertificateVerifier = pinned or PinnedVerifier(
+            now=self._now, check_validity=check_pinned_validity, jwks=jwks
+        )
+
+    def __repr__(self) -> str:
+        return f"Authenticator(registry={self._registry!r}, forwarded={self._forwarded!r})"
+
+    # -- the flow ----------------------------------------------------------------------
+
+    def authenticate(self, request: ClientRequest) -> AuthResult:
+        """Who is calling, and did it prove it? Never raises for client input."""
+        if not isinstance(request, ClientRequest):
+            raise ConfigurationError("authenticate() takes a clientauth.ClientRequest")
+        result = self._authenticate(request)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "client authentication %s",
+                "succeeded" if result.ok else "failed",
+                extra={
+                    "clientauth_client_id": result.client_id,
+                    "clientauth_method": result.method,
+                    "clientauth_failure": result.failure,
+                    "clientauth_source": result.source,
+                    "clientauth_thumbprint": result.thumbprint,
+                    "clientauth_peer": request.peer,
+                },
+            )
+        return result
+
+    def _authenticate(self, request: ClientRequest) -> AuthResult:
+        try:
+            presented = extract_credentials(request, self._options)
+        except CredentialsError as exc:
+            return AuthResult.failed(_credentials_failure(exc), exc.reason)
+
+        certs = self._certificates(request)
+        if isinstance(certs, AuthResult):
+            return certs
+        context = _Context(presented, certs)
+
+        client_id = presented.client_id
+        if client_id is None:
+            if not certs.chain:
+                return context.fail(Failure.NO_CREDENTIALS, "no client credentials in the request")
+            if not self._identify_by_certificate:
+                return context.fail(
+                    Failure.NO_CREDENTIALS,
+                    "no client_id sent (identification by certificate is off)",
+                )
+            candidates = self._registry.find_by_certificate(certs.chain[0])
+            if not candidates:
+                return context.fail(
+                    Failure.UNKNOWN_CLIENT, "no registered client matches the certificate"
+                )
+            if len(candidates) > 1:
+                ids = ", ".join(sorted(c.client_id for c in candidates)[:5])
+                return context.fail(
+                    Failure.AMBIGUOUS_CLIENT,
+                    f"the certificate matches several clients ({ids}); send client_id",
+                )
+            client = candidates[0]
+        else:
+            found = self._registry.get(client_id)
+            if found is None:
+                if presented.secret is not None:
+                    # Same work as a wrong secret: unknown ids must not be told apart by time.
+                    _verify(presented.secret, DUMMY_HASH)
+                return context.fail(Failure.UNKNOWN_CLIENT, f"no client {client_id!r} registered")
+            client = found
+
+        if client.method.uses_secret:
+            return self._check_secret(client, context)
+        return self._check_certificate(client, context)
+
+    def _check_secret(self, client: Client, context: _Context) -> AuthResult:
+        presented = context.presented
+        method = client.method
+        if presented.method is None:
+            if context.certs.chain:
+                return context.fail(
+                    Failure.METHOD_NOT_ALLOWED,
+                    f"client {client.client_id!r} authenticates with {method.value}, "
+                    "not a certificate",
+                    client=client,
+                )
+            return context.fail(
+                Failure.MISSING_SECRET,
+                f"client {client.client_id!r} authenticates with {method.value}; no secret sent",
+                client=client,
+            )
+        if presented.method is not method:
+            return context.fail(
+                Failure.METHOD_NOT_ALLOWED,
+                f"client {client.client_id!r} is registered for {method.value}, "
+                f"not {presented.method.value}",
+                client=client,
+                method=presented.method,
+            )
+        if presented.secret is None:
+            return context.fail(
+                Failure.MISSING_SECRET, "empty client secret", client=client, method=method
+            )
+        now = self._now()
+        matched = expired = False
+        expiry: datetime | None = None
+        # Check every stored secret (no early exit): the work does not depend on which matched.
+        for stored in client.secrets:
+            if _verify(presented.secret, stored.hash):
+                if stored.expired(now):
+                    expired = True
+                else:
+                    matched = True
+                    expiry = stored.expires_at
+        if not matched:
+            if expired:
+                return context.fail(
+                    Failure.EXPIRED_SECRET,
+                    f"client {client.client_id!r} presented a secret that has expired",
+                    client=client,
+                    method=method,
+                )
+            return context.fail(
+                Failure.BAD_SECRET,
+                f"wrong secret for client {client.client_id!r}",
+                client=client,
+                method=method,
+            )
+        return context.succeed(client, method, expires_at=expiry)
+
+    def _check_certificate(self, client: Client, context: _Context) -> AuthResult:
+        method = client.method
+        certs = context.certs
+        if context.presented.method is not None:
+            return context.fail(
+                Failure.METHOD_NOT_ALLOWED,
+                f"client {client.client_id!r} is registered for {method.value}, "
+                f"not {context.presented.method.value}",
+                client=client,
+                method=context.presented.method,
+            )
+        if not certs.chain:
+            return context.fail(
+                Failure.MISSING_CERTIFICATE,
+                f"client {client.client_id!r} authenticates with {method.value}; "
+                "no client certificate presented",
+                client=client,
+                method=method,
+            )
+        if method is AuthMethod.TLS_CLIENT_AUTH:
+            if certs.proxy_verified:
+                check = _check_proxy_verified(certs.chain, client, self._now())
+            else:
+                check = self._pki.verify(certs.chain, client)
+        else:
+            check = self._pinned.verify(certs.chain, client)
+        if not check.ok:
+            assert check.failure is not None
+            return context.fail(check.failure, check.detail, client=client, method=method)
+        return context.succeed(client, method, expires_at=check.expires_at, chain=check.chain)
+
+    def _certificates(self, request: ClientRequest) -> _Certificates | AuthResult:
+        notices: tuple[Notice, ...] = ()
+        if self._forwarded is not None:
+            outcome = self._forwarded.extract(request)
+            notices = outcome.notices
+            if outcome.failure is not None:
+                return AuthResult.failed(
+                    outcome.failure, outcome.detail, source=outcome.source, notices=notices
+                )
+            if outcome.chain:
+                return _Certificates(
+                    outcome.chain,
+                    outcome.source,
+                    certificate_thumbprint(outcome.chain[0]),
+                    notices,
+                    outcome.proxy_verified,
+                )
+        if request.tls_chain:
+            try:
+                chain = load_certificates(request.tls_chain)
+            except ParseError as exc:
+                return AuthResult.failed(
+                    Failure.MALFORMED_CERTIFICATE,
+                    f"TLS client certificate: {exc.reason}",
+                    source="tls",
+                    notices=notices,
+                )
+            return _Certificates(chain, "tls", certificate_thumbprint(chain[0]), notices)
+        return _Certificates(notices=notices)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Context:
+    """What one request presented; builds its results."""
+
+    presented: Presented
+    certs: _Certificates
+
+    def fail(
+        self,
+        failure: Failure,
+        detail: str,
+        *,
+        client: Client | None = None,
+        method: AuthMethod | None = None,
+    ) -> AuthResult:
+        certs = self.certs
+        if method is None and client is not None:
+            method = client.method
+        if method is None:
+            method = self.presented.method
+        return AuthResult.failed(
+            failure,
+            detail,
+            client_id=client.client_id if client else self.presented.client_id,
+            method=method,
+            source=self.presented.source
+            if self.presented.method
+            else (certs.source or self.presented.source),
+            certificate=certs.chain[0] if certs.chain else None,
+            chain=certs.chain,
+            thumbprint=certs.thumbprint,
+            notices=certs.notices,
+        )
+
+    def succeed(
+        self,
+        client: Client,
+        method: AuthMethod,
+        *,
+        expires_at: datetime | None,
+        chain: tuple[x509.Certificate, ...] = (),
+    ) -> AuthResult:
+        certs = self.certs
+        notices = certs.notices
+        if certs.proxy_verified and method is AuthMethod.TLS_CLIENT_AUTH:
+            notices = (*notices, Notice.PROXY_VERIFIED_ONLY)
+        return AuthResult(
+            ok=True,
+            client_id=client.client_id,
+            method=method,
+            certificate=certs.chain[0] if certs.chain else None,
+            chain=chain or certs.chain,
+            thumbprint=certs.thumbprint,
+            expires_at=expires_at,
+            source=self.presented.source if method.uses_secret else certs.source,
+            notices=notices,
+        )
+
+
+def _check_proxy_verified(
+    chain: Sequence[x509.Certificate], client: Client, now: datetime
+) -> CertificateCheck:
+    """Opt-in: the proxy's verify flag stands in for the chain check; the registered name and
+    the validity period are still checked here (RFC 8705 2.1.2)."""
+    leaf = chain[0]
+    if now < leaf.not_valid_before_utc:
+        return CertificateCheck.failed(
+            Failure.CERTIFICATE_NOT_YET_VALID, "client certificate is not yet valid"
+        )
+    if now > leaf.not_valid_after_utc:
+        return CertificateCheck.failed(Failure.CERTIFICATE_EXPIRED, "client certificate expired")
+    name = client.registered_name
+    if name is None or not name.matches(leaf):
+        return CertificateCheck.failed(
+            Failure.NAME_MISMATCH,
+            f"registered {name.field if name else 'name'} not in the certificate",
+        )
+    return CertificateCheck.passed(chain, expires_at=leaf.not_valid_after_utc)
+
+
+def _verify(secret: str, stored: SecretHash) -> bool:
+    try:
+        raw = secret.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from a lenient form parser: never a match
+        raw = b""
+    if not raw or len(secret) > MAX_SECRET_LENGTH:
+        # Still spend one verification so that a refused shape costs what a wrong secret does.
+        DUMMY_HASH.verify(b"-")
+        return False
+    return stored.verify(raw)
+
+
+def _credentials_failure(exc: CredentialsError) -> Failure:
+    try:
+        return Failure(exc.kind)
+    except ValueError:
+        return Failure.MALFORMED_CREDENTIALS
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)

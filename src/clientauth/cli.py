@@ -1,0 +1,367 @@
+"""The ``clientauth`` command (also ``python -m clientauth``).
+
+Secrets are never taken from the command line (argv is visible to every user through ``ps``):
+``check`` reads them from standard input or an environment variable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
+from ._version import __version__
+from ._x509 import certificate_thumbprint, load_certificate, load_pem_bundle
+from .exceptions import ClientAuthError, ParseError
+from .result import AuthMethod, AuthResult
+
+__all__ = ["main"]
+
+_EXIT_OK, _EXIT_FAILED, _EXIT_USAGE = 0, 1, 2
+_MAX_FILE = 1024 * 1024
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 1 authentication failed, 2 usage error)."""
+    out = stdout or sys.stdout
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(out)
+        return _EXIT_USAGE
+    try:
+        return int(args.func(args, out))
+    except ClientAuthError as exc:
+        print(f"clientauth: {exc}", file=sys.stderr)
+        return _EXIT_USAGE
+    except OSError as exc:
+        print(f"clientauth: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return _EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clientauth", description="Client authentication: secrets and RFC 8705 mutual TLS."
+    )
+    parser.add_argument("--version", action="version", version=f"clientauth {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    secret = sub.add_parser("secret", help="generate or hash client secrets")
+    secret_sub = secret.add_subparsers(dest="secret_command", metavar="ACTION", required=True)
+    gen = secret_sub.add_parser(
+        "generate", help="a new secret (printed once) and the metadata entry holding its hash"
+    )
+    gen.add_argument("--client-id", default="my-client", help="client_id for the metadata entry")
+    gen.add_argument(
+        "--method",
+        default=AuthMethod.CLIENT_SECRET_BASIC.value,
+        choices=[m.value for m in AuthMethod if m.uses_secret],
+        help="token_endpoint_auth_method (default client_secret_basic)",
+    )
+    gen.add_argument("--expires-in-days", type=int, default=0,
+                     help="client_secret_expires_at this many days from now (0: never)")
+    gen.set_defaults(func=_cmd_secret_generate)
+    hsh = secret_sub.add_parser("hash", help="hash a secret read from standard input")
+    hsh.add_argument("--scheme", default="sha256",
+                     choices=["sha256", "argon2id", "bcrypt", "pbkdf2_sha256"])
+    hsh.set_defaults(func=_cmd_secret_hash)
+
+    check = sub.add_parser(
+        "check", help="explain whether a secret or certificate authenticates a client"
+    )
+    check.add_argument("--clients", required=True, help="client metadata JSON file")
+    check.add_argument("--client-id", help="the client to check (certificates: optional)")
+    how = check.add_mutually_exclusive_group()
+    how.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
+    how.add_argument("--secret-env", metavar="VAR", help="read the secret from this variable")
+    how.add_argument("--cert", metavar="FILE", help="client certificate (PEM or DER), or chain")
+    check.add_argument("--chain", metavar="FILE", action="append", default=[],
+                       help="intermediate certificate(s) the client presents (PEM)")
+    check.add_argument("--trust-anchor", metavar="FILE", action="append", default=[],
+                       help="trusted root(s) for tls_client_auth (PEM)")
+    check.add_argument("--intermediate", metavar="FILE", action="append", default=[],
+                       help="intermediates pool (PEM)")
+    check.add_argument("--method", choices=["basic", "post", "header"], default=None,
+                       help="how to present the secret (default: the registered method)")
+    check.add_argument("--at", metavar="ISO-8601", help="check at this time instead of now")
+    check.set_defaults(func=_cmd_check)
+
+    thumb = sub.add_parser("thumbprint", help="print a certificate's x5t#S256 (RFC 8705 3.1)")
+    thumb.add_argument("file", help="certificate, PEM or DER ('-' for stdin)")
+    thumb.set_defaults(func=_cmd_thumbprint)
+
+    insp = sub.add_parser("inspect", help="describe a certificate")
+    insp.add_argument("file", help="certificate, PEM or DER ('-' for stdin)")
+    insp.add_argument("--json", action="store_true", help="machine-readable output")
+    insp.set_defaults(func=_cmd_inspect)
+
+    demo = sub.add_parser("demo", help="run every method on an in-memory registry")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+# -- secret -------------------------------------------------------------------------------
+
+
+def _cmd_secret_generate(args: argparse.Namespace, out: TextIO) -> int:
+    from .secret import generate_secret, hash_secret  # noqa: PLC0415
+
+    secret = generate_secret()
+    entry: dict[str, Any] = {
+        "client_id": args.client_id,
+        "token_endpoint_auth_method": args.method,
+        "client_secret_hash": hash_secret(secret),
+    }
+    if args.expires_in_days:
+        if args.expires_in_days < 0:
+            raise _usage("--expires-in-days must be positive")
+        expires = datetime.now(UTC) + timedelta(days=args.expires_in_days)
+        entry["client_secret_expires_at"] = int(expires.timestamp())
+    print("client secret (shown once; give it to the client, store only the hash):", file=out)
+    print(f"  {secret}", file=out)
+    print("\nclient metadata entry:", file=out)
+    print(json.dumps(entry, indent=2), file=out)
+    return _EXIT_OK
+
+
+def _cmd_secret_hash(args: argparse.Namespace, out: TextIO) -> int:
+    from .secret import hash_secret  # noqa: PLC0415
+
+    secret = _read_secret_stdin()
+    print(hash_secret(secret, scheme=args.scheme), file=out)
+    return _EXIT_OK
+
+
+def _read_secret_stdin() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("client secret: ")
+    data = sys.stdin.readline()
+    return data.rstrip("\r\n")
+
+
+# -- check --------------------------------------------------------------------------------
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    import base64  # noqa: PLC0415
+    from urllib.parse import quote  # noqa: PLC0415
+
+    from .authenticator import Authenticator  # noqa: PLC0415
+    from .clients import load_clients  # noqa: PLC0415
+    from .request import ClientRequest  # noqa: PLC0415
+
+    registry = load_clients(args.clients)
+    at = _parse_time(args.at) if args.at else datetime.now(UTC)
+    anchors = [c for f in args.trust_anchor for c in _read_certs(f)]
+    pool = [c for f in args.intermediate for c in _read_certs(f)]
+    auth = Authenticator(registry, trust_anchors=anchors, intermediates=pool, now=lambda: at)
+
+    client = registry.get(args.client_id) if args.client_id else None
+    if args.client_id and client is None:
+        print(f"client:    {args.client_id!r} is not registered in {args.clients}", file=out)
+        return _EXIT_FAILED
+    if client is not None:
+        print(f"client:    {client.client_id} ({client.method.value})", file=out)
+        _describe_client(client, at, out)
+
+    if args.cert:
+        chain = [*_read_certs(args.cert), *(c for f in args.chain for c in _read_certs(f))]
+        form = {"client_id": args.client_id} if args.client_id else None
+        request = ClientRequest(form=form, tls_chain=chain)
+        leaf = chain[0]
+        print(f"presented: certificate {leaf.subject.rfc4514_string() or '(empty subject)'}",
+              file=out)
+        print(f"           issuer {leaf.issuer.rfc4514_string()}", file=out)
+        print(f"           x5t#S256 {certificate_thumbprint(leaf)}", file=out)
+    else:
+        if client is None:
+            raise _usage("--client-id is required to check a secret")
+        if args.secret_env:
+            secret = os.environ.get(args.secret_env)
+            if secret is None:
+                raise _usage(f"environment variable {args.secret_env} is not set")
+        elif args.secret_stdin:
+            secret = _read_secret_stdin()
+        else:
+            raise _usage("give --secret-stdin, --secret-env VAR or --cert FILE")
+        method = args.method or {
+            AuthMethod.CLIENT_SECRET_POST: "post", AuthMethod.CLIENT_SECRET_HEADER: "header"
+        }.get(client.method, "basic")
+        if method == "basic":
+            token = f"{quote(client.client_id, safe='')}:{quote(secret, safe='')}"
+            request = ClientRequest(
+                [("authorization", "Basic " + base64.b64encode(token.encode()).decode())]
+            )
+        elif method == "post":
+            request = ClientRequest(form={"client_id": client.client_id, "client_secret": secret})
+        else:
+            request = ClientRequest([("client_id", client.client_id), ("client_secret", secret)])
+        print(f"presented: a secret via {method}", file=out)
+    return _report(auth.authenticate(request), out)
+
+
+def _describe_client(client: Any, at: datetime, out: TextIO) -> None:
+    if client.method.uses_secret:
+        live = sum(1 for s in client.secrets if not s.expired(at))
+        print(f"           {len(client.secrets)} secret(s), {live} live at {at:%Y-%m-%d %H:%M}Z",
+              file=out)
+    elif client.registered_name is not None:
+        print(f"           registered {client.registered_name.field} = "
+              f"{client.registered_name.value!r}", file=out)
+    else:
+        print(f"           {len(client.pinned_thumbprints)} pinned certificate(s)"
+              + (f", jwks_uri {client.jwks_uri}" if client.jwks_uri else ""), file=out)
+
+
+def _report(result: AuthResult, out: TextIO) -> int:
+    if result.ok:
+        print(f"outcome:   AUTHENTICATED as {result.client_id} ({result.method})", file=out)
+        if result.expires_at:
+            print(f"           credential expires {result.expires_at.isoformat()}", file=out)
+        for notice in result.notices:
+            print(f"notice:    {notice}", file=out)
+        return _EXIT_OK
+    print(f"outcome:   REFUSED {result.failure} ({result.error})", file=out)
+    print(f"why:       {result.detail}", file=out)
+    for notice in result.notices:
+        print(f"notice:    {notice}", file=out)
+    return _EXIT_FAILED
+
+
+# -- certificates -------------------------------------------------------------------------
+
+
+def _read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read(_MAX_FILE + 1)[: _MAX_FILE + 1]
+    with open(path, "rb") as fh:
+        data = fh.read(_MAX_FILE + 1)
+    if len(data) > _MAX_FILE:
+        raise _usage(f"{path}: larger than {_MAX_FILE} bytes")
+    return data
+
+
+def _read_certs(path: str) -> list[x509.Certificate]:
+    data = _read_bytes(path)
+    if data.count(b"-----BEGIN CERTIFICATE-----") > 1:
+        return list(load_pem_bundle(data))
+    return [load_certificate(data)]
+
+
+def _cmd_thumbprint(args: argparse.Namespace, out: TextIO) -> int:
+    print(certificate_thumbprint(load_certificate(_read_bytes(args.file))), file=out)
+    return _EXIT_OK
+
+
+def describe_certificate(cert: x509.Certificate) -> dict[str, Any]:
+    """The facts ``clientauth inspect`` prints."""
+    sans: dict[str, list[str]] = {}
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        for kind, cls in (("dns", x509.DNSName), ("uri", x509.UniformResourceIdentifier),
+                          ("ip", x509.IPAddress), ("email", x509.RFC822Name)):
+            values = [str(v) for v in san.get_values_for_type(cls)]
+            if values:
+                sans[kind] = values
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    try:
+        eku = [o.dotted_string for o in
+               cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value]
+    except x509.ExtensionNotFound:
+        eku = []
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "x"),
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "san": sans,
+        "ca": is_ca,
+        "extended_key_usage": eku,
+        "self_signed": _self_signed(cert),
+        "x5t#S256": certificate_thumbprint(cert),
+    }
+
+
+def _self_signed(cert: x509.Certificate) -> bool:
+    if cert.subject != cert.issuer:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
+    info = describe_certificate(load_certificate(_read_bytes(args.file)))
+    if args.json:
+        print(json.dumps(info, indent=2), file=out)
+        return _EXIT_OK
+    width = max(len(k) for k in info)
+    for key, value in info.items():
+        shown = value
+        if key == "san":
+            shown = "; ".join(f"{k}: {', '.join(v)}" for k, v in value.items()) or "(none)"
+        elif key == "extended_key_usage":
+            shown = ", ".join(value) or "(none)"
+        elif key == "subject" and not value:
+            shown = "(empty)"
+        print(f"{key:<{width}}  {shown}", file=out)
+    return _EXIT_OK
+
+
+# -- demo -------------------------------------------------------------------------------
+
+
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from ._demo import run_demo  # noqa: PLC0415
+
+    started = time.perf_counter()
+    rows = run_demo()
+    headers = ("scenario", "client", "method", "outcome", "")
+    table = [
+        (r.scenario, r.client_id or "-", r.method, r.outcome,
+         "ok" if r.as_expected else "UNEXPECTED")
+        for r in rows
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
+    print("clientauth demo: generated PKI, in-memory registry, one request per row\n", file=out)
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), file=out)
+    print("  ".join("-" * w for w in widths), file=out)
+    for row in table:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
+    bad = sum(1 for r in rows if not r.as_expected)
+    print(f"\n{len(rows)} scenarios, {len(rows) - bad} as expected, {bad} unexpected "
+          f"({time.perf_counter() - started:.2f} s)", file=out)
+    return _EXIT_OK if bad == 0 else _EXIT_FAILED
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _usage(f"--at {text!r} is not an ISO-8601 time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _usage(message: str) -> ParseError:
+    return ParseError(message)
+

@@ -1,0 +1,618 @@
+"""The PKI verifier for RFC 8705 section 2.1 ``tls_client_auth``.
+
+A client certificate authenticates a ``tls_client_auth`` client when (RFC 8705 2.1):
+
+1. the presented chain validates to a configured trust anchor (RFC 5280 section 6) -- the
+   global anchors, or *only* the client's own ``tls_client_auth_trust_anchors`` when it
+   registered any;
+2. the leaf may be used for TLS client authentication (RFC 5280 4.2.1.12, ``id-kp-clientAuth``)
+   and is not a CA certificate (RFC 5280 4.2.1.9);
+3. no certificate of the path is revoked (optional: a
+   :class:`~clientauth.revocation.RevocationChecker`);
+4. the leaf carries the one name the client registered (RFC 8705 2.1.2).
+
+Path validation is cryptography's Rust verifier (``x509.verification``); this module adds the
+policy around it: the relaxed subjectAltName rule for DN-identified clients, the reasons a
+user can act on, per-client anchor sets, an intermediates pool, and a verified-chain cache.
+
+What is *not* verified here: hostnames (a client has none to check), certificate policies
+(RFC 5280 6.1 policy processing is not part of the WebPKI profile cryptography implements),
+and revocation unless a checker is configured.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.verification import (
+    ClientVerifier,
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from ._x509 import MAX_CHAIN_LENGTH, CertificateLike, load_certificate, load_certificates
+from .exceptions import CertificateParseError, ConfigurationError
+from .result import CertificateCheck, Failure
+
+if TYPE_CHECKING:
+    from .clients import Client
+    from .revocation import RevocationChecker
+
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "DEFAULT_CACHE_TTL",
+    "DEFAULT_MAX_CHAIN_DEPTH",
+    "MAX_ANCHOR_SETS",
+    "MAX_CACHE_SIZE",
+    "MAX_CHAIN_DEPTH",
+    "MAX_INTERMEDIATES",
+    "MAX_TRUST_ANCHORS",
+    "PKIVerifier",
+]
+
+DEFAULT_MAX_CHAIN_DEPTH: Final = 8
+"""Most intermediate CAs between the leaf and the anchor (cryptography's own default)."""
+
+MAX_CHAIN_DEPTH: Final = MAX_CHAIN_LENGTH
+"""Upper bound for ``max_chain_depth``: deeper paths cannot be presented anyway."""
+
+MAX_TRUST_ANCHORS: Final = 10_000
+"""Most trust anchors one verifier accepts (a full public root store is ~150)."""
+
+MAX_INTERMEDIATES: Final = 10_000
+"""Most certificates in the configured intermediates pool."""
+
+DEFAULT_CACHE_SIZE: Final = 4096
+MAX_CACHE_SIZE: Final = 1_000_000
+DEFAULT_CACHE_TTL: Final = timedelta(minutes=5)
+
+MAX_ANCHOR_SETS: Final = 1024
+"""Most per-client anchor sets whose verifier is kept (LRU); beyond that the least recently
+used store is rebuilt on demand, which costs microseconds, not correctness."""
+
+_SHA256 = hashes.SHA256()
+_CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
+_EMPTY_NAME = x509.Name([])
+_SAN_RULE = "RFC 5280 4.2.1.6: a certificate with an empty subject needs a critical subjectAltName"
+_ENCOUNTERED = re.compile(r"\s*\(encountered processing .*\)\s*$", re.DOTALL)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the extension policies, built once for the process ----------------------------------------
+
+
+def _san_validator(policy: Policy, cert: x509.Certificate, san: x509.SubjectAlternativeName | None
+                   ) -> None:
+    """The part of RFC 5280 4.2.1.6 we keep after relaxing WebPKI's "SAN required" rule.
+
+    Client certificates identified by their subject DN (RFC 8705 ``tls_client_auth_subject_dn``)
+    commonly carry no SAN, so a SAN may be absent -- but then the subject is the only name,
+    and an empty subject requires a SAN marked critical. Raising refuses the certificate.
+    """
+    if cert.subject != _EMPTY_NAME:
+        return
+    if san is None:
+        raise ValueError(_SAN_RULE)
+    critical = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).critical
+    if not critical:
+        raise ValueError(_SAN_RULE)
+
+
+_CA_POLICY: Final = ExtensionPolicy.webpki_defaults_ca()
+# WebPKI requires a SAN on every end entity (CABF BR 7.1.2.7); RFC 8705 clients are often named
+# by their subject DN only, so the SAN becomes optional, with the empty-subject rule above.
+_EE_POLICY: Final = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+    x509.SubjectAlternativeName, Criticality.AGNOSTIC, _san_validator
+)
+
+
+# -- anchor sets --------------------------------------------------------------------------------
+
+
+def _anchor_key(anchors: Sequence[x509.Certificate]) -> bytes:
+    """Identity of an anchor set: the certificates themselves (DER digests), never their DNs,
+    so a rogue CA reusing an anchor's subject name is a different set and does not chain."""
+    digests = sorted(a.fingerprint(_SHA256) for a in anchors)
+    return hashlib.sha256(b"".join(digests)).digest()
+
+
+class _AnchorSet:
+    """One trust store and the client verifier built on it.
+
+    cryptography fixes the validation time when a verifier is built, so the verifier is
+    rebuilt (about 3 us; the store and both extension policies are reused) when the
+    injected clock moves to another second. X.509 times have one-second resolution
+    (RFC 5280 4.1.2.5), so truncating ``now`` to the second changes no decision.
+    """
+
+    __slots__ = ("_current", "_depth", "anchors", "key", "store")
+
+    def __init__(self, anchors: Sequence[x509.Certificate], depth: int) -> None:
+        self.anchors = tuple(anchors)
+        self.key = _anchor_key(self.anchors)
+        self.store = Store(list(self.anchors))
+        self._depth = depth
+        self._current: tuple[int, ClientVerifier] | None = None
+
+    def verifier(self, second: int) -> ClientVerifier:
+        current = self._current
+        if current is not None and current[0] == second:
+            return current[1]
+        verifier = (
+            PolicyBuilder()
+            .store(self.store)
+            .time(datetime.fromtimestamp(second, UTC))
+            .max_chain_depth(self._depth)
+            .extension_policies(ca_policy=_CA_POLICY, ee_policy=_EE_POLICY)
+            .build_client_verifier()
+        )
+        # A single reference assignment: concurrent readers see the old or the new pair.
+        self._current = (second, verifier)
+        return verifier
+
+
+class _Entry:
+    """A cached successful path validation, usable while ``valid_from <= now <= valid_until``
+    (POSIX seconds): inside every notBefore/notAfter of the path, before the revocation
+    information's nextUpdate and the configured TTL."""
+
+    __slots__ = ("check", "presented", "valid_from", "valid_until")
+
+    def __init__(
+        self,
+        presented: tuple[x509.Certificate, ...],
+        check: CertificateCheck,
+        valid_from: int,
+        valid_until: int,
+    ) -> None:
+        self.presented = presented
+        self.check = check
+        self.valid_from = valid_from
+        self.valid_until = valid_until
+
+
+_CacheKey = tuple[bytes, tuple[bytes, ...]]
+
+
+# -- the verifier -------------------------------------------------------------------------------
+
+
+class PKIVerifier:
+    """Verify ``tls_client_auth`` client certificates against trust anchors (RFC 8705 2.1).
+
+    Configure once, verify many times; instances are immutable in their settings and safe to
+    share across threads. :meth:`verify` never raises for bad client input: it returns a
+    :class:`~clientauth.CertificateCheck`.
+
+    ``trust_anchors`` are the global anchors (CA certificates; may be empty when every client
+    registers its own). A client with ``trust_anchors`` is checked against *only* those.
+    ``intermediates`` is a pool of untrusted CA certificates used to build paths, so a client
+    that presents only its leaf still validates. ``now`` is the clock (a callable returning an
+    aware datetime). ``revocation`` checks the validated path
+    (:class:`~clientauth.revocation.RevocationChecker`). Successful validations are cached
+    (``cache_size`` entries, LRU; 0 disables) for at most ``cache_ttl``, and never past the
+    path's earliest notAfter or the revocation information's nextUpdate.
+    """
+
+    __slots__ = (
+        "_anchor_lock",
+        "_anchor_sets",
+        "_cache",
+        "_cache_lock",
+        "_cache_size",
+        "_cache_ttl",
+        "_depth",
+        "_global",
+        "_intermediates",
+        "_now",
+        "_revocation",
+    )
+
+    def __init__(
+        self,
+        trust_anchors: Iterable[CertificateLike] = (),
+        *,
+        intermediates: Iterable[CertificateLike] = (),
+        now: Callable[[], datetime] | None = None,
+        max_chain_depth: int | None = None,
+        revocation: RevocationChecker | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        cache_ttl: timedelta = DEFAULT_CACHE_TTL,
+    ) -> None:
+        depth = DEFAULT_MAX_CHAIN_DEPTH if max_chain_depth is None else max_chain_depth
+        if isinstance(depth, bool) or not isinstance(depth, int) or not (
+            0 <= depth <= MAX_CHAIN_DEPTH
+        ):
+            raise ConfigurationError(
+                f"max_chain_depth must be an int from 0 to {MAX_CHAIN_DEPTH} (intermediate CAs "
+                "between the leaf and the anchor)"
+            )
+        if now is not None and not callable(now):
+            raise ConfigurationError("now must be a callable returning an aware datetime")
+        if revocation is not None and not _is_revocation_checker(revocation):
+            raise ConfigurationError("revocation must be a clientauth RevocationChecker")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or not (
+            0 <= cache_size <= MAX_CACHE_SIZE
+        ):
+            raise ConfigurationError(f"cache_size must be an int from 0 to {MAX_CACHE_SIZE}")
+        if not isinstance(cache_ttl, timedelta) or cache_ttl <= timedelta(0):
+            raise ConfigurationError("cache_ttl must be a positive timedelta")
+        anchors = _load_anchors(trust_anchors, "trust_anchors")
+        try:
+            pool = load_certificates(_iterable(intermediates, "intermediates"),
+                                     limit=MAX_INTERMEDIATES)
+        except CertificateParseError as exc:
+            raise ConfigurationError(f"intermediates: {exc}") from None
+
+        self._depth = depth
+        self._now: Callable[[], datetime] = now or _utcnow
+        self._check_clock(self._now())
+        self._revocation = revocation if revocation is not None and revocation.enabled else None
+        self._cache_size = cache_size
+        self._cache_ttl = cache_ttl
+        self._intermediates = list(pool)
+        self._global = _AnchorSet(anchors, depth) if anchors else None
+        self._anchor_sets: collections.OrderedDict[
+            tuple[x509.Certificate, ...], _AnchorSet
+        ] = collections.OrderedDict()
+        self._anchor_lock = threading.Lock()
+        self._cache: collections.OrderedDict[_CacheKey, _Entry] = (
+            collections.OrderedDict()
+        )
+        self._cache_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        n = len(self._global.anchors) if self._global else 0
+        return (
+            f"PKIVerifier({n} trust anchors, {len(self._intermediates)} intermediates, "
+            f"max_chain_depth={self._depth}, revocation={self._revocation!r})"
+        )
+
+    # -- public ------------------------------------------------------------------------------
+
+    def verify(self, chain: Sequence[x509.Certificate], client: Client) -> CertificateCheck:
+        """Does ``chain`` (leaf first, as presented) authenticate ``client``?
+
+        Checks the path (to the client's own anchors if it registered any, else the global
+        ones), then the client's registered name (RFC 8705 2.1.2) on the leaf.
+        """
+        anchors = self._global
+        client_anchors = client.trust_anchors
+        if client_anchors:
+            anchors = self._client_anchor_set(client_anchors)
+        check = self._check_path(chain, anchors)
+        if not check.ok:
+            return check
+        leaf = check.chain[0]
+        registered = client.registered_name
+        if registered is None:
+            return CertificateCheck.failed(
+                Failure.NAME_MISMATCH,
+                f"client {client.client_id!r} registered no certificate name (RFC 8705 2.1.2)",
+            )
+        if not registered.matches(leaf):
+            presented = registered.presented(leaf)
+            shown = ", ".join(repr(p) for p in presented) if presented else "none"
+            return CertificateCheck.failed(
+                Failure.NAME_MISMATCH,
+                f"registered {registered.field} is {registered.value!r}; "
+                f"the certificate presents {shown}",
+            )
+        return check
+
+    def verify_chain(
+        self,
+        chain: Sequence[x509.Certificate],
+        *,
+        anchors: Iterable[CertificateLike] | None = None,
+    ) -> CertificateCheck:
+        """Path validation only, no client name: does ``chain`` validate to ``anchors`` (the
+        global anchors when ``None``) as a TLS client certificate at ``now``?
+
+        Bad ``anchors`` are configuration and raise :class:`~clientauth.ConfigurationError`;
+        a bad ``chain`` is input and yields a failed check.
+        """
+        if anchors is None:
+            return self._check_path(chain, self._global)
+        loaded = _load_anchors(anchors, "anchors")
+        return self._check_path(chain, self._client_anchor_set(loaded) if loaded else None)
+
+    def clear_cache(self) -> None:
+        """Forget every cached validation (e.g. after a CA compromise)."""
+        with self._cache_lock:
+            self._cache.clear()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_clock(now: object) -> datetime:
+        if not isinstance(now, datetime) or now.utcoffset() is None:
+            raise ConfigurationError("the now= clock must return an aware datetime")
+        return now
+
+    def _client_anchor_set(self, anchors: Sequence[x509.Certificate]) -> _AnchorSet:
+        # Keyed by the certificates (exact content), never by their DNs: a rogue CA that
+        # reuses an anchor's subject name is another key and another store.
+        key = tuple(anchors)
+        with self._anchor_lock:
+            found = self._anchor_sets.get(key)
+            if found is not None:
+                self._anchor_sets.move_to_end(key)
+                return found
+        built = _AnchorSet(anchors, self._depth)
+        with self._anchor_lock:
+            found = self._anchor_sets.setdefault(key, built)
+            self._anchor_sets.move_to_end(key)
+            while len(self._anchor_sets) > MAX_ANCHOR_SETS:
+                self._anchor_sets.popitem(last=False)
+        return found
+
+    def _check_path(
+        self, chain: Sequence[x509.Certificate], anchors: _AnchorSet | None
+    ) -> CertificateCheck:
+        presented = _presented(chain)
+        if isinstance(presented, CertificateCheck):
+            return presented
+        now = self._check_clock(self._now())
+        second = int(now.timestamp())
+        at = datetime.fromtimestamp(second, UTC)
+        if anchors is None:
+            return CertificateCheck.failed(
+                Failure.UNTRUSTED_CHAIN, "no trust anchors are configured for this client"
+            )
+
+        # Looked up by the certificates' signature values (cheap, ~0.1 us each) and confirmed
+        # by exact equality of the presented certificates with the cached ones, so a forged
+        # certificate reusing a genuine signature can never hit. Thumbprints would identify
+        # the chain as exactly but cost ~9 us per certificate (DER re-encoding + hashing).
+        key: _CacheKey | None = None
+        if self._cache_size:
+            key = (anchors.key, tuple(c.signature for c in presented))
+            with self._cache_lock:
+                entry = self._cache.get(key)
+                if entry is not None and entry.presented == presented:
+                    if entry.valid_from <= second <= entry.valid_until:
+                        self._cache.move_to_end(key)
+                        return entry.check
+                    # Outside its window (clock moved): validate afresh, so the reason
+                    # (expired, revoked, ...) is the precise one.
+                    del self._cache[key]
+
+        check, valid_until = self._validate(presented, anchors, second, at, now)
+        if check.ok and key is not None and valid_until is not None:
+            valid_from = max(c.not_valid_before_utc for c in check.chain)
+            entry = _Entry(
+                presented,
+                check,
+                int(valid_from.timestamp()),
+                int(min(valid_until, at + self._cache_ttl).timestamp()),
+            )
+            with self._cache_lock:
+                self._cache[key] = entry
+                self._cache.move_to_end(key)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return check
+
+    def _validate(
+        self,
+        presented: tuple[x509.Certificate, ...],
+        anchors: _AnchorSet,
+        second: int,
+        at: datetime,
+        now: datetime,
+    ) -> tuple[CertificateCheck, datetime | None]:
+        leaf = presented[0]
+        precheck = _precheck_leaf(leaf, at)
+        if precheck is not None:
+            return precheck, None
+        verifier = anchors.verifier(second)
+        try:
+            verified = verifier.verify(leaf, [*presented[1:], *self._intermediates])
+        except VerificationError as exc:
+            return _explain(str(exc), presented, anchors.anchors, at), None
+        except ValueError:
+            # Malformed extensions surface when cryptography parses them.
+            return CertificateCheck.failed(
+                Failure.MALFORMED_CERTIFICATE, "a certificate in the chain cannot be parsed"
+            ), None
+        path = tuple(verified.chain)
+        expires_at = min(c.not_valid_after_utc for c in path)
+        valid_until = expires_at
+        detail = ""
+        if self._revocation is not None:
+            status = self._revocation.check(path, now)
+            if status.revoked:
+                return CertificateCheck.failed(Failure.REVOKED, status.detail), None
+            if status.unknown:
+                if self._revocation.mode == "hard-fail":
+                    return CertificateCheck.failed(Failure.REVOCATION_UNKNOWN, status.detail), None
+                detail = f"revocation status unknown, accepted (soft-fail): {status.detail}"
+            if status.next_update is not None:
+                valid_until = min(valid_until, status.next_update)
+        return CertificateCheck.passed(path, expires_at=expires_at, detail=detail), valid_until
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _is_revocation_checker(value: object) -> bool:
+    # Imported here so that pyhanko-certvalidator is loaded only by users of revocation.
+    from .revocation import RevocationChecker  # noqa: PLC0415
+
+    return isinstance(value, RevocationChecker)
+
+
+def _iterable(values: object, what: str) -> Iterable[CertificateLike]:
+    if isinstance(values, str | bytes | bytearray | memoryview | x509.Certificate):
+        return [values]
+    if not isinstance(values, Iterable):
+        raise ConfigurationError(f"{what} must be an iterable of certificates")
+    return values
+
+
+def _load_anchors(values: Iterable[CertificateLike], what: str) -> tuple[x509.Certificate, ...]:
+    try:
+        anchors = load_certificates(_iterable(values, what), limit=MAX_TRUST_ANCHORS)
+    except CertificateParseError as exc:
+        raise ConfigurationError(f"{what}: {exc}") from None
+    for anchor in anchors:
+        if not _is_ca(anchor):
+            # RFC 5280 6.1.4 (k): only a CA certificate can issue; an end-entity anchor would
+            # make "trust this one client" indistinguishable from "trust this issuer".
+            raise ConfigurationError(
+                f"{what}: {anchor.subject.rfc4514_string()!r} is not a CA certificate "
+                "(basicConstraints cA=TRUE); pin end-entity certificates with "
+                "self_signed_tls_client_auth instead"
+            )
+    return anchors
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+
+
+def _presented(chain: object) -> tuple[x509.Certificate, ...] | CertificateCheck:
+    """The presented chain as certificates, or the failed check that explains why not."""
+    if isinstance(chain, str | bytes | bytearray | memoryview) or not isinstance(chain, Sequence):
+        return CertificateCheck.failed(
+            Failure.MALFORMED_CERTIFICATE, "the presented chain is not a sequence of certificates"
+        )
+    if not chain:
+        return CertificateCheck.failed(Failure.MISSING_CERTIFICATE, "no certificate presented")
+    if len(chain) > MAX_CHAIN_LENGTH:
+        return CertificateCheck.failed(
+            Failure.MALFORMED_CERTIFICATE,
+            f"the presented chain has {len(chain)} certificates; at most {MAX_CHAIN_LENGTH} "
+            "are accepted",
+        )
+    out: list[x509.Certificate] = []
+    for item in chain:
+        if isinstance(item, x509.Certificate):
+            out.append(item)
+            continue
+        try:
+            out.append(load_certificate(item))
+        except CertificateParseError:
+            return CertificateCheck.failed(
+                Failure.MALFORMED_CERTIFICATE, "a presented certificate cannot be parsed"
+            )
+    return tuple(out)
+
+
+def _precheck_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | None:
+    """The common reasons to refuse a leaf, checked first so the reason is precise.
+
+    Every refusal here is one cryptography makes too (an accept is only ever cryptography's);
+    this only names the reason before chain building hides it behind "no path found".
+    """
+    try:
+        extensions = leaf.extensions
+        bc = extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        bc = None
+    except ValueError:
+        return CertificateCheck.failed(
+            Failure.MALFORMED_CERTIFICATE,
+            "the client certificate has malformed or duplicate extensions",
+        )
+    if bc is not None and bc.ca:
+        # RFC 5280 4.2.1.9: cA=TRUE certifies a CA; a CA key must not act as a client.
+        return CertificateCheck.failed(
+            Failure.CA_CERTIFICATE,
+            "the presented certificate is a CA certificate (basicConstraints cA=TRUE), "
+            "not a client certificate",
+        )
+    # RFC 5280 4.1.2.5: valid from notBefore through notAfter, inclusive.
+    if at > leaf.not_valid_after_utc:
+        return CertificateCheck.failed(
+            Failure.CERTIFICATE_EXPIRED,
+            f"the client certificate expired at {_iso(leaf.not_valid_after_utc)}",
+        )
+    if at < leaf.not_valid_before_utc:
+        return CertificateCheck.failed(
+            Failure.CERTIFICATE_NOT_YET_VALID,
+            f"the client certificate is not valid before {_iso(leaf.not_valid_before_utc)}",
+        )
+    try:
+        eku = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        # RFC 5280 4.2.1.12: no EKU means no restriction; cryptography accepts it as well.
+        return None
+    if _CLIENT_AUTH not in eku:
+        # anyExtendedKeyUsage alone is refused too: cryptography's client verifier requires
+        # id-kp-clientAuth itself (CABF practice), and it has the last word.
+        return CertificateCheck.failed(
+            Failure.WRONG_KEY_USAGE,
+            "the client certificate's extended key usage does not include clientAuth "
+            "(RFC 5280 4.2.1.12)",
+        )
+    return None
+
+
+def _explain(
+    message: str,
+    presented: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    at: datetime,
+) -> CertificateCheck:
+    """Map cryptography's VerificationError text to a Failure. Unknown texts are
+    UNTRUSTED_CHAIN: a refusal is a refusal, only the label would be less precise."""
+    reason = _ENCOUNTERED.sub("", message.removeprefix("validation failed: "))
+    if "not valid at validation time" in reason:
+        # The leaf's own window was pre-checked, so an issuer (presented or pooled) is out.
+        issuers = [*presented[1:], *anchors]
+        if any(at > c.not_valid_after_utc for c in issuers):
+            return CertificateCheck.failed(
+                Failure.CERTIFICATE_EXPIRED, "an issuing CA certificate in the chain has expired"
+            )
+        if any(at < c.not_valid_before_utc for c in issuers):
+            return CertificateCheck.failed(
+                Failure.CERTIFICATE_NOT_YET_VALID,
+                "an issuing CA certificate in the chain is not yet valid",
+            )
+        return CertificateCheck.failed(
+            Failure.UNTRUSTED_CHAIN, "a CA certificate on the path is outside its validity period"
+        )
+    if "required EKU not found" in reason:
+        return CertificateCheck.failed(
+            Failure.WRONG_KEY_USAGE,
+            "extended key usage on the path does not allow clientAuth (RFC 5280 4.2.1.12)",
+        )
+    if "cA must not be asserted in an EE" in reason:
+        return CertificateCheck.failed(
+            Failure.CA_CERTIFICATE, "the presented certificate is a CA certificate"
+        )
+    if _SAN_RULE in reason:
+        return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, _SAN_RULE)
+    if "candidates exhausted" in reason:
+        return CertificateCheck.failed(
+            Failure.UNTRUSTED_CHAIN,
+            "no path from the client certificate to a configured trust anchor",
+        )
+    return CertificateCheck.failed(
+        Failure.UNTRUSTED_CHAIN, f"the chain does not validate: {reason[:200]}"
+    )
+
+
+def _iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

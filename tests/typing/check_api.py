@@ -1,0 +1,41 @@
+"""Never executed: mypy --strict checks that the public API types as a user would use it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cryptography import x509
+
+import clientauth
+
+
+def _usage(cert: x509.Certificate, now: datetime) -> None:
+    registry: clientauth.ClientRegistry = clientauth.load_clients("clients.json")
+    secret: str = clientauth.generate_secret()
+    stored: str = clientauth.hash_secret(secret)
+    auth = clientauth.Authenticator(
+        registry,
+        trust_anchors=[cert],
+        intermediates=[b"DER"],
+        now=lambda: now,
+        forwarded=clientauth.ForwardedCertificates("nginx", trusted_proxies=["10.0.0.0/8"]),
+    )
+    request = clientauth.ClientRequest(
+        [("authorization", "Basic ..."), (b"x", b"y")], form={"client_id": "a"}, peer="10.0.0.1"
+    )
+    result: clientauth.AuthResult = auth.authenticate(request)
+    ok: bool = result.ok
+    cid: str | None = result.client_id
+    method: clientauth.AuthMethod | None = result.method
+    failure: clientauth.Failure | None = result.failure
+    error: str | None = result.error
+    thumb: str | None = result.thumbprint
+    certs: list[x509.Certificate] = clientauth.parse_forwarded("haproxy", "MII...")
+    claims: dict[str, object] = clientauth.bind_claims({"sub": "a"}, cert)
+    clientauth.check_binding(claims, cert)
+    x5t: str = clientauth.certificate_thumbprint(cert)
+    try:
+        clientauth.check_binding({}, cert)
+    except clientauth.BindingMismatch as exc:
+        _err: clientauth.ClientAuthError = exc
+    del ok, cid, method, failure, error, thumb, certs, x5t, stored
