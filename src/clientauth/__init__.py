@@ -1,9 +1,22 @@
-"""clientauth: which registered client is calling, and did it prove it?"""
+"""clientauth: which registered client is calling, and did it prove it?
+
+Client secrets (RFC 6749 2.3.1), RFC 8705 mutual TLS (PKI and pinned self-signed),
+certificates forwarded by trusted TLS-terminating proxies, certificate-bound tokens, and
+ASGI/WSGI adapters -- behind one result type, :class:`AuthResult`.
+"""
 
 from __future__ import annotations
 
+from . import asgi, wsgi
 from ._version import __version__
-from ._x509 import certificate_thumbprint
+from .authenticator import Authenticator, CertificateVerifier
+from .binding import (
+    bind_claims,
+    certificate_thumbprint,
+    check_binding,
+    check_introspection_binding,
+    decode_bound_token,
+)
 from .clients import Client, ClientRegistry, MemoryRegistry, StoredSecret, load_clients
 from .exceptions import (
     BindingMismatch,
@@ -18,33 +31,54 @@ from .exceptions import (
     InvalidToken,
     ParseError,
 )
+from .forwarded import ForwardedCertificates, ForwardedOutcome, parse_forwarded
+from .jwks import JwksFetcher
+from .pinned import PinnedVerifier
+from .pki import PKIVerifier
+from .request import ClientRequest
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
+from .revocation import RevocationChecker, RevocationMode
 from .secret import generate_secret, hash_secret
 
 __all__ = [
     "AuthMethod",
     "AuthResult",
+    "Authenticator",
     "BindingMismatch",
     "CertificateCheck",
     "CertificateParseError",
+    "CertificateVerifier",
     "Client",
     "ClientAuthError",
     "ClientMetadataError",
     "ClientRegistry",
+    "ClientRequest",
     "ConfigurationError",
     "CredentialsError",
     "DistinguishedNameError",
     "Failure",
     "FetchError",
+    "ForwardedCertificates",
     "ForwardedHeaderError",
+    "ForwardedOutcome",
     "InvalidToken",
+    "JwksFetcher",
     "MemoryRegistry",
     "Notice",
+    "PKIVerifier",
     "ParseError",
+    "PinnedVerifier",
+    "RevocationChecker",
+    "RevocationMode",
     "StoredSecret",
     "__version__",
+    "bind_claims",
     "certificate_thumbprint",
+    "check_binding",
+    "check_introspection_binding",
+    "decode_bound_token",
     "generate_secret",
     "hash_secret",
     "load_clients",
+    "parse_forwarded",
 ]

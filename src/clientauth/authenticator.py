@@ -18,7 +18,7 @@ from typing import Protocol
 from cryptography import x509
 
 from ._x509 import CertificateLike, certificate_thumbprint, load_certificates
-from .clients import Client, ClientRegistry
+from .clients import Client, ClientRegistry, StoredSecret
 from .exceptions import ConfigurationError, CredentialsError, ParseError
 from .forwarded import ForwardedCertificates
 from .jwks import JwksFetcher
@@ -114,6 +114,16 @@ class Authenticator:
             now=self._now, check_validity=check_pinned_validity, jwks=jwks
         )
 
+    @property
+    def allow_query_credentials(self) -> bool:
+        """Whether id and secret are read from the query string (adapters parse it only then)."""
+        return self._options.allow_query
+
+    @property
+    def credential_header_names(self) -> tuple[str, ...]:
+        """The custom id/secret header names, as configured (empty when disabled)."""
+        return tuple(n for n in (self._options.id_header, self._options.secret_header) if n)
+
     def __repr__(self) -> str:
         return f"Authenticator(registry={self._registry!r}, forwarded={self._forwarded!r})"
 
@@ -174,9 +184,11 @@ class Authenticator:
         else:
             found = self._registry.get(client_id)
             if found is None:
-                if presented.secret is not None:
-                    # Same work as a wrong secret: unknown ids must not be told apart by time.
-                    _verify(presented.secret, DUMMY_HASH)
+                if presented.method is not None:
+                    # Unknown ids go through the very same secret check, against a dummy
+                    # client whose hash nothing matches: they cannot be told apart by time.
+                    return self._check_secret(_DUMMY_CLIENTS[presented.method], context,
+                                              unknown=True)
                 return context.fail(Failure.UNKNOWN_CLIENT, f"no client {client_id!r} registered")
             client = found
 
@@ -184,7 +196,9 @@ class Authenticator:
             return self._check_secret(client, context)
         return self._check_certificate(client, context)
 
-    def _check_secret(self, client: Client, context: _Context) -> AuthResult:
+    def _check_secret(
+        self, client: Client, context: _Context, *, unknown: bool = False
+    ) -> AuthResult:
         presented = context.presented
         method = client.method
         if presented.method is None:
@@ -224,6 +238,12 @@ class Authenticator:
                     matched = True
                     expiry = stored.expires_at
         if not matched:
+            if unknown:
+                return context.fail(
+                    Failure.UNKNOWN_CLIENT,
+                    f"no client {presented.client_id!r} registered",
+                    method=method,
+                )
             if expired:
                 return context.fail(
                     Failure.EXPIRED_SECRET,
@@ -358,6 +378,16 @@ class _Context:
             source=self.presented.source if method.uses_secret else certs.source,
             notices=notices,
         )
+
+
+_DUMMY_CLIENTS = {
+    method: Client(
+        client_id="\x00unknown", token_endpoint_auth_method=method,
+        secrets=(StoredSecret(DUMMY_HASH),),
+    )
+    for method in AuthMethod
+    if method.uses_secret
+}
 
 
 def _check_proxy_verified(

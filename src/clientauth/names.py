@@ -62,16 +62,16 @@ MAX_NAME_LENGTH = 4096
 """Longest registered name accepted, in characters. Real DNs and SANs are well under 1 KiB;
 the cap bounds parsing work and memory on hostile configuration."""
 
-SUBJECT_DN = "tls_client_auth_subject_dn"
-SAN_DNS = "tls_client_auth_san_dns"
-SAN_URI = "tls_client_auth_san_uri"
-SAN_IP = "tls_client_auth_san_ip"
-SAN_EMAIL = "tls_client_auth_san_email"
+_SUBJECT_DN = "tls_client_auth_subject_dn"
+_SAN_DNS = "tls_client_auth_san_dns"
+_SAN_URI = "tls_client_auth_san_uri"
+_SAN_IP = "tls_client_auth_san_ip"
+_SAN_EMAIL = "tls_client_auth_san_email"
 
-NAME_FIELDS = (SUBJECT_DN, SAN_DNS, SAN_URI, SAN_IP, SAN_EMAIL)
+NAME_FIELDS = (_SUBJECT_DN, _SAN_DNS, _SAN_URI, _SAN_IP, _SAN_EMAIL)
 """The RFC 8705 section 2.1.2 client metadata fields, in the order the RFC lists them."""
 
-DNKey: TypeAlias = tuple[tuple[tuple[str, str], ...], ...]
+_DNKey: TypeAlias = tuple[tuple[tuple[str, str], ...], ...]
 """Comparison key of a DN: RDNs in ASN.1 order, each a sorted tuple of (dotted OID, prepared
 value)."""
 
@@ -209,7 +209,7 @@ class DistinguishedName:
     """
 
     rdns: tuple[tuple[tuple[str, str], ...], ...] = dataclasses.field(compare=False)
-    key: DNKey = dataclasses.field(repr=False)
+    key: _DNKey = dataclasses.field(repr=False)
 
     @classmethod
     def _build(cls, rdns: list[list[tuple[str, str]]], where: int | None) -> DistinguishedName:
@@ -251,7 +251,7 @@ def _escape(value: str) -> str:
     return "".join(out)
 
 
-def _dn_key(name: x509.Name) -> DNKey | None:
+def _dn_key(name: x509.Name) -> _DNKey | None:
     """The comparison key of a certificate's name, or None if it can never match."""
     keys: list[tuple[tuple[str, str], ...]] = []
     for rdn in name.rdns:
@@ -626,23 +626,23 @@ def _email_key(value: str) -> str | None:
 
 
 _SAN_TYPES: dict[str, type[x509.GeneralName]] = {
-    SAN_DNS: x509.DNSName,
-    SAN_URI: x509.UniformResourceIdentifier,
-    SAN_IP: x509.IPAddress,
-    SAN_EMAIL: x509.RFC822Name,
+    _SAN_DNS: x509.DNSName,
+    _SAN_URI: x509.UniformResourceIdentifier,
+    _SAN_IP: x509.IPAddress,
+    _SAN_EMAIL: x509.RFC822Name,
 }
 _FIELD_BY_SAN_TYPE = {t: f for f, t in _SAN_TYPES.items()}
 
 
 def _san_key(field: str, value: object) -> Hashable | None:
-    if field == SAN_IP:
+    if field == _SAN_IP:
         # A network here (8 or 32 octets) is a name-constraints form, never a SAN address.
         return value.packed if isinstance(value, _IP_TYPES) else None
     if not isinstance(value, str):
         return None
-    if field == SAN_DNS:
+    if field == _SAN_DNS:
         return _dns_key(value)
-    if field == SAN_URI:
+    if field == _SAN_URI:
         return _uri_key(value)
     return _email_key(value)
 
@@ -683,7 +683,7 @@ def certificate_name_keys(certificate: x509.Certificate) -> frozenset[tuple[str,
     if subject is not None:
         dn_key = _dn_key(subject)
         if dn_key:  # an empty subject names nothing (RFC 5280 section 4.1.2.6)
-            keys.add((SUBJECT_DN, dn_key))
+            keys.add((_SUBJECT_DN, dn_key))
     for general_name in _sans(certificate):
         field = _FIELD_BY_SAN_TYPE.get(type(general_name))
         if field is not None:
@@ -777,11 +777,11 @@ def _registered_email(value: str) -> Hashable:
 
 
 _REGISTERED_KEY: dict[str, Callable[[str], Hashable]] = {
-    SUBJECT_DN: _registered_dn,
-    SAN_DNS: _registered_dns,
-    SAN_URI: _registered_uri,
-    SAN_IP: _registered_ip,
-    SAN_EMAIL: _registered_email,
+    _SUBJECT_DN: _registered_dn,
+    _SAN_DNS: _registered_dns,
+    _SAN_URI: _registered_uri,
+    _SAN_IP: _registered_ip,
+    _SAN_EMAIL: _registered_email,
 }
 
 
@@ -827,7 +827,7 @@ class RegisteredName:
     def matches(self, certificate: x509.Certificate) -> bool:
         """Whether ``certificate`` carries this name. Never raises for odd certificates: a
         name that cannot be compared does not match."""
-        if self.field == SUBJECT_DN:
+        if self.field == _SUBJECT_DN:
             subject = _subject(certificate)
             return subject is not None and _dn_key(subject) == self.key
         return any(key == self.key for key in _iter_san_keys(certificate, self.field))
@@ -835,7 +835,7 @@ class RegisteredName:
     def presented(self, certificate: x509.Certificate) -> tuple[str, ...]:
         """The names of this kind ``certificate`` carries, printable (for "registered X,
         presented Y" explanations): the subject in RFC 4514 form, or each SAN of this type."""
-        if self.field == SUBJECT_DN:
+        if self.field == _SUBJECT_DN:
             subject = _subject(certificate)
             if subject is None or not subject.rdns:
                 return ()

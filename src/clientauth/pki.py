@@ -87,6 +87,10 @@ _SHA256 = hashes.SHA256()
 _CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
 _EMPTY_NAME = x509.Name([])
 _SAN_RULE = "RFC 5280 4.2.1.6: a certificate with an empty subject needs a critical subjectAltName"
+# What cryptography raises for extensions it cannot represent: ValueError (malformed),
+# DuplicateExtension (RFC 5280 4.2: each extension at most once), TypeError (e.g. IP name
+# constraints that are not networks), UnsupportedGeneralNameType.
+_PARSE_ERRORS = (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
 _ENCOUNTERED = re.compile(r"\s*\(encountered processing .*\)\s*$", re.DOTALL)
 
 
@@ -427,7 +431,7 @@ class PKIVerifier:
             verified = verifier.verify(leaf, [*presented[1:], *self._intermediates])
         except VerificationError as exc:
             return _explain(str(exc), presented, anchors.anchors, at), None
-        except ValueError:
+        except _PARSE_ERRORS:
             # Malformed extensions surface when cryptography parses them.
             return CertificateCheck.failed(
                 Failure.MALFORMED_CERTIFICATE, "a certificate in the chain cannot be parsed"
@@ -473,7 +477,14 @@ def _load_anchors(values: Iterable[CertificateLike], what: str) -> tuple[x509.Ce
     except CertificateParseError as exc:
         raise ConfigurationError(f"{what}: {exc}") from None
     for anchor in anchors:
-        if not _is_ca(anchor):
+        try:
+            is_ca = _is_ca(anchor)
+        except _PARSE_ERRORS:
+            raise ConfigurationError(
+                f"{what}: {anchor.subject.rfc4514_string()!r} has extensions that cannot be "
+                "parsed"
+            ) from None
+        if not is_ca:
             # RFC 5280 6.1.4 (k): only a CA certificate can issue; an end-entity anchor would
             # make "trust this one client" indistinguishable from "trust this issuer".
             raise ConfigurationError(
@@ -487,7 +498,7 @@ def _load_anchors(values: Iterable[CertificateLike], what: str) -> tuple[x509.Ce
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except (x509.ExtensionNotFound, ValueError):
+    except x509.ExtensionNotFound:
         return False
 
 
@@ -530,7 +541,7 @@ def _precheck_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | N
         bc = extensions.get_extension_for_class(x509.BasicConstraints).value
     except x509.ExtensionNotFound:
         bc = None
-    except ValueError:
+    except _PARSE_ERRORS:
         return CertificateCheck.failed(
             Failure.MALFORMED_CERTIFICATE,
             "the client certificate has malformed or duplicate extensions",

@@ -126,6 +126,10 @@ class CredentialOptions:
     id_header: str | None = "client_id"
     secret_header: str | None = "client_secret"
     allow_query: bool = False
+    header_names: tuple[str | None, str | None] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
+    """The id and secret header names, lower-cased (``None`` when disabled)."""
 
     def __post_init__(self) -> None:
         for label, value in (("id_header", self.id_header), ("secret_header", self.secret_header)):
@@ -141,6 +145,11 @@ class CredentialOptions:
                 self.secret_header.lower() == "authorization"
             ):
                 raise ConfigurationError("the Authorization header is read as Basic already")
+
+        names: tuple[str | None, str | None] = (None, None)
+        if self.id_header is not None and self.secret_header is not None:
+            names = (self.id_header.lower(), self.secret_header.lower())
+        object.__setattr__(self, "header_names", names)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -211,87 +220,90 @@ def extract_credentials(
     malformed, carries more than one secret method (RFC 6749 2.3: "MUST NOT use more than one
     authentication method in each request"), or names two different client ids.
     """
-    found: list[tuple[AuthMethod, str, str | None, str]] = []  # method, source, id, secret
-    ids: list[tuple[str, str]] = []  # (source, client_id) for ids sent without a secret
-
-    # Authorization: Basic (RFC 6749 2.3.1). Other schemes (Bearer, DPoP) are not client
-    # authentication and are left to the application.
-    id_name = options.id_header.lower() if options.id_header else None
-    secret_name = options.secret_header.lower() if options.secret_header else None
-    wanted: dict[str, list[str]] = {"authorization": []}
-    if id_name is not None and secret_name is not None:
-        wanted[id_name] = []
-        wanted[secret_name] = []
+    state = _Found()
+    # One pass over the headers. Authorization: Basic is RFC 6749 2.3.1; other schemes
+    # (Bearer, DPoP) are not client authentication and are left to the application.
+    id_name, secret_name = options.header_names
+    authorization: str | None = None
+    hid: str | None = None
+    hsecret: str | None = None
     for name, value in request.headers:
-        bucket = wanted.get(name)
-        if bucket is not None:
-            bucket.append(value)
-    authorizations = wanted["authorization"]
-    if len(authorizations) > 1:
-        raise _malformed("more than one Authorization header")
-    if authorizations and _auth_scheme(authorizations[0]) == "basic":
-        client_id, secret = parse_basic_authorization(authorizations[0])
-        found.append((AuthMethod.CLIENT_SECRET_BASIC, "authorization", client_id, secret))
-
+        if name == "authorization":
+            if authorization is not None:
+                raise _malformed("more than one Authorization header")
+            authorization = value
+        elif name == id_name:
+            hid = _single_header(hid, value, name)
+        elif name == secret_name:
+            hsecret = _single_header(hsecret, value, name)
+    if authorization is not None and _auth_scheme(authorization) == "basic":
+        client_id, secret = parse_basic_authorization(authorization)
+        state.secret(AuthMethod.CLIENT_SECRET_BASIC, "authorization", client_id, secret)
     if request.form is not None:
-        _collect(request.form, "form", AuthMethod.CLIENT_SECRET_POST, found, ids)
+        _collect(request.form, "form", state)
     if options.allow_query and request.query is not None:
         # RFC 6749 2.3.1 forbids secrets in the URI; only an explicit opt-in reads them.
-        _collect(request.query, "query", AuthMethod.CLIENT_SECRET_POST, found, ids)
-    if id_name is not None and secret_name is not None:
-        hid = _single_header(wanted[id_name], id_name)
-        hsecret = _single_header(wanted[secret_name], secret_name)
-        if hsecret is not None:
-            found.append((AuthMethod.CLIENT_SECRET_HEADER, "headers", hid, hsecret))
-        elif hid is not None:
-            ids.append(("headers", hid))
+        _collect(request.query, "query", state)
+    if hsecret is not None:
+        state.secret(AuthMethod.CLIENT_SECRET_HEADER, "headers", hid, hsecret)
+    elif hid is not None:
+        state.claim(hid, "headers")
+    return state.presented()
 
-    if len(found) > 1:
-        raise _malformed(
-            "more than one client authentication method: "
-            + ", ".join(sorted({source for _, source, _, _ in found})),
-            kind="multiple_methods",
-        )
-    named = [(where, cid) for _, where, cid, _ in found if cid is not None] + ids
-    for where, cid in named:
-        _check_client_id(cid, where)
-    distinct = {cid for _, cid in named}
-    if len(distinct) > 1:
-        raise _malformed(
-            "the request names more than one client_id: "
-            + ", ".join(sorted({where for where, _ in named})),
-            kind="conflicting_client_id",
-        )
-    claimed = distinct.pop() if distinct else None
-    if found:
-        method, source, _, secret = found[0]
-        if claimed is None:
-            raise _malformed(f"a client_secret in the {source} without a client_id")
+
+class _Found:
+    """What extraction has found so far; refuses a second method or a second client id."""
+
+    __slots__ = ("client_id", "id_source", "method", "secret_", "source")
+
+    def __init__(self) -> None:
+        self.client_id: str | None = None
+        self.id_source: str | None = None
+        self.method: AuthMethod | None = None
+        self.source: str | None = None
+        self.secret_: str | None = None
+
+    def secret(self, method: AuthMethod, source: str, client_id: str | None, secret: str) -> None:
+        if self.method is not None:
+            # RFC 6749 2.3: "MUST NOT use more than one authentication method in each request".
+            raise _malformed(
+                f"more than one client authentication method: {self.source}, {source}",
+                kind="multiple_methods",
+            )
         if len(secret) > MAX_SECRET_LENGTH:
             raise _malformed("client secret too long")
-        return Presented(claimed, secret or None, method, source)
-    if claimed is not None:
-        return Presented(claimed, None, None, named[0][0])
-    return Presented()
+        self.method, self.source, self.secret_ = method, source, secret
+        if client_id is None:
+            raise _malformed(f"a client_secret in the {source} without a client_id")
+        self.claim(client_id, source)
+
+    def claim(self, client_id: str, source: str) -> None:
+        _check_client_id(client_id, source)
+        if self.client_id is None:
+            self.client_id, self.id_source = client_id, source
+        elif client_id != self.client_id:
+            raise _malformed(
+                f"the request names more than one client_id: {self.id_source}, {source}",
+                kind="conflicting_client_id",
+            )
+
+    def presented(self) -> Presented:
+        if self.method is not None:
+            return Presented(self.client_id, self.secret_ or None, self.method, self.source)
+        return Presented(self.client_id, None, None, self.id_source)
 
 
 def _auth_scheme(value: str) -> str:
     return value.strip(" \t").partition(" ")[0].partition("\t")[0].lower()
 
 
-def _collect(
-    params: Mapping[str, FormValue],
-    source: str,
-    method: AuthMethod,
-    found: list[tuple[AuthMethod, str, str | None, str]],
-    ids: list[tuple[str, str]],
-) -> None:
+def _collect(params: Mapping[str, FormValue], source: str, state: _Found) -> None:
     cid = _single_param(params, "client_id", source)
     secret = _single_param(params, "client_secret", source)
     if secret is not None:
-        found.append((method, source, cid, secret))
+        state.secret(AuthMethod.CLIENT_SECRET_POST, source, cid, secret)
     elif cid is not None:
-        ids.append((source, cid))
+        state.claim(cid, source)
 
 
 def _single_param(params: Mapping[str, FormValue], name: str, source: str) -> str | None:
@@ -312,15 +324,14 @@ def _single_param(params: Mapping[str, FormValue], name: str, source: str) -> st
     return value
 
 
-def _single_header(values: list[str], name: str) -> str | None:
-    if not values:
-        return None
-    if len(values) > 1:
-        raise _malformed(f"header {name} given {len(values)} times")
-    value = values[0]
+def _single_header(previous: str | None, value: str, name: str) -> str:
+    if previous is not None:
+        raise _malformed(f"header {name} given more than once")
     if len(value) > MAX_HEADER_VALUE_LENGTH:
         raise _malformed(f"header {name} too large")
     # Header bytes were read as ISO-8859-1; the id and secret themselves are UTF-8 text.
+    if value.isascii():
+        return value
     try:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

@@ -4,14 +4,19 @@ Routes:
 
 ``/echo``            the peer address and every header exactly as received, as JSON -- to see
                      what a proxy forwards (and that a spoofed header never arrives).
-``/auth/<format>``   builds a :class:`clientauth.ClientRequest` from the scope (headers, peer,
-                     form body) and answers with what :class:`clientauth.Authenticator` decided.
+``/auth/<route>``    builds a :class:`clientauth.ClientRequest` from the scope (headers, peer,
+                     form body) and answers with what :class:`clientauth.Authenticator` decided;
+                     each route names a forwarded format and its header(s).
 
 Configured by a JSON file named in ``CLIENTAUTH_IT_CONFIG``, written by ``conftest.py``::
 
     {"trust_anchors": [pem paths], "intermediates": [pem paths], "clients": [metadata...],
      "trusted_proxies": ["127.0.0.1/32"], "shared_secret": ["X-Proxy-Secret", "..."],
-     "formats": {"nginx": {"header": "X-SSL-Client-Cert"}, ...}}
+     "routes": {"nginx": {"format": "nginx", "header": "X-SSL-Client-Cert",
+                          "chain_header": null, "intermediates": true}, ...}}
+
+``"intermediates": false`` leaves the configured intermediates out, so the chain must come
+from the proxy's chain header.
 
 Run: ``uvicorn app:create_app --factory --app-dir tests/integration --host 127.0.0.1 --port N``.
 """
@@ -57,7 +62,7 @@ def _load_pems(paths: list[str]) -> list[x509.Certificate]:
 
 
 class Authenticators:
-    """One Authenticator per forwarded format, built on first use.
+    """One Authenticator per route, built on first use.
 
     Built lazily so that ``/echo`` works even while ``clientauth.Authenticator`` does not
     exist yet (the harness was written before it).
@@ -68,19 +73,19 @@ class Authenticators:
         self._built: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def get(self, fmt: str) -> Any:
+    def get(self, route: str) -> Any:
         with self._lock:
-            if fmt not in self._built:
-                self._built[fmt] = self._build(fmt)
-            return self._built[fmt]
+            if route not in self._built:
+                self._built[route] = self._build(route)
+            return self._built[route]
 
-    def _build(self, fmt: str) -> Any:
+    def _build(self, route: str) -> Any:
         config = self._config
-        if fmt not in config["formats"]:
-            raise KeyError(fmt)
-        options = config["formats"][fmt]
+        if route not in config["routes"]:
+            raise KeyError(route)
+        options = config["routes"][route]
         forwarded = clientauth.ForwardedCertificates(
-            fmt,
+            options["format"],
             header=options.get("header"),
             chain_header=options.get("chain_header"),
             trusted_proxies=config["trusted_proxies"],
@@ -89,7 +94,7 @@ class Authenticators:
         return clientauth.Authenticator(
             clientauth.load_clients(config["clients"]),
             trust_anchors=_load_pems(config["trust_anchors"]),
-            intermediates=_load_pems(config["intermediates"]),
+            intermediates=_load_pems(config["intermediates"] if options["intermediates"] else []),
             forwarded=forwarded,
         )
 
@@ -165,11 +170,11 @@ def _handle(scope: Scope, body: bytes, authenticators: Authenticators) -> tuple[
     if path == "/echo":
         return 200, {"peer": peer, "headers": headers}
     if path.startswith("/auth/"):
-        fmt = path.removeprefix("/auth/")
+        route = path.removeprefix("/auth/")
         try:
-            authenticator = authenticators.get(fmt)
+            authenticator = authenticators.get(route)
         except KeyError:
-            return 404, {"error": f"no such format {fmt!r}"}
+            return 404, {"error": f"no such route {route!r}"}
         except (AttributeError, ImportError) as exc:
             return 501, {"error": f"clientauth is not ready: {exc}"}
         form = None

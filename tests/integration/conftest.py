@@ -109,8 +109,14 @@ def app_server(it_pki: ItPki, proxy_secret: str,
         # cannot tell the proxy from a local attacker: the shared secret does (README.md).
         "trusted_proxies": ["127.0.0.1/32"],
         "shared_secret": [SECRET_HEADER, proxy_secret],
-        "formats": {spec.fmt: {"header": spec.header, "chain_header": None}
-                    for spec in PROXIES.values()},
+        "routes": {
+            **{spec.fmt: {"format": spec.fmt, "header": spec.header, "chain_header": None,
+                          "intermediates": True} for spec in PROXIES.values()},
+            # The issuing CA known only from the proxy's chain header.
+            **{f"{spec.fmt}-chain": {"format": spec.fmt, "header": spec.header,
+                                     "chain_header": spec.chain_header, "intermediates": False}
+               for spec in PROXIES.values() if spec.chain_header},
+        },
     }
     config_path = run_dir / "config.json"
     config_path.write_text(json.dumps(config, indent=2))

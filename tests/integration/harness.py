@@ -236,8 +236,13 @@ def proxy_version(binary: str, spec: ProxySpec) -> str:
     flag = {"nginx": ["-v"], "haproxy": ["-v"], "apache": ["-v"], "caddy": ["version"]}
     out = subprocess.run([binary, *flag[spec.name]], capture_output=True, text=True,
                          timeout=10, check=False)
-    text = (out.stdout + out.stderr).strip().splitlines()
-    return text[0] if text else "unknown"
+    lines = (out.stdout + out.stderr).strip().splitlines()
+    text = lines[0] if lines else "unknown"
+    for prefix in ("nginx version: ", "Server version: "):
+        text = text.removeprefix(prefix)
+    if spec.name == "caddy":
+        text = f"Caddy {text}"
+    return text.split(" - ")[0]
 
 
 def proxy_command(spec: ProxySpec, binary: str, conf: Path, run_dir: Path) -> tuple[list[str],

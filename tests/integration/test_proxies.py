@@ -24,6 +24,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 from harness import (
     APP_MARKER,
+    EXAMPLES,
     PROXIES,
     SECRET_HEADER,
     VECTORS,
@@ -31,6 +32,8 @@ from harness import (
     Identity,
     ItPki,
     RunningProxy,
+    render,
+    unavailable,
 )
 
 import clientauth
@@ -113,7 +116,8 @@ def assert_refused(send: Callable[[], httpx.Response], proxy: RunningProxy) -> N
     assert response.status_code == 400, response.text
 
 
-def write_vector(proxy: RunningProxy, identity: Identity, echoed: dict[str, Any]) -> None:
+def write_vector(proxy: RunningProxy, identity: Identity, chain: list[bytes],
+                 echoed: dict[str, Any]) -> None:
     spec = proxy.spec
     headers = [spec.header] + ([spec.chain_header] if spec.chain_header else [])
     lines = [
@@ -122,11 +126,14 @@ def write_vector(proxy: RunningProxy, identity: Identity, echoed: dict[str, Any]
         "# tests/integration/test_proxies.py (CLIENTAUTH_UPDATE_VECTORS=1).",
         "# Lines are 'name: value'; '#' starts a comment. The header lines are verbatim (the",
         "# value is everything after the first ': '). expected-* describe what a parser must",
-        "# return: the leaf (base64 DER) and, if present, the chain after it.",
+        "# return: the leaf (base64 DER), then each expected-chain-der when the chain header",
+        "# is passed too.",
         f"format: {spec.fmt}",
         f"expected-subject: {identity.issued.cert.subject.rfc4514_string()}",
         f"expected-leaf-der: {base64.b64encode(identity.der).decode()}",
     ]
+    if spec.chain_header:
+        lines += [f"expected-chain-der: {base64.b64encode(der).decode()}" for der in chain]
     for header in headers:
         (value,) = received(echoed, header)
         lines.append(f"{header}: {value}")
@@ -165,17 +172,7 @@ class TestForwardedFormat:
             der = base64.b64decode(value, validate=True)
         assert der == it_pki.client1.der
         if os.environ.get("CLIENTAUTH_UPDATE_VECTORS"):
-            write_vector(proxy, it_pki.client1, echoed)
-
-    def test_haproxy_chain_header(
-        self, proxy: RunningProxy, it_pki: ItPki, make_client: MakeClient
-    ) -> None:
-        """HAProxy's ssl_c_chain_der is the client-sent chain without the leaf, as DER."""
-        if proxy.spec.chain_header is None:
-            pytest.skip(f"{proxy.spec.name} forwards the leaf only")
-        echoed = echo(make_client(it_pki.client1), proxy)
-        (value,) = received(echoed, proxy.spec.chain_header)
-        assert base64.b64decode(value, validate=True) == it_pki.intermediate.der
+            write_vector(proxy, it_pki.client1, [it_pki.intermediate.der], echoed)
 
     def test_parse_forwarded_reads_real_value(
         self, proxy: RunningProxy, it_pki: ItPki, make_client: MakeClient
@@ -187,7 +184,12 @@ class TestForwardedFormat:
         echoed = echo(make_client(it_pki.client1), proxy)
         (value,) = received(echoed, proxy.spec.header)
         certs = parse(proxy.spec.fmt, value)
-        assert [c.public_bytes(Encoding.DER) for c in certs][:1] == [it_pki.client1.der]
+        assert [c.public_bytes(Encoding.DER) for c in certs] == [it_pki.client1.der]
+        if proxy.spec.chain_header:
+            (chain,) = received(echoed, proxy.spec.chain_header)
+            certs = parse(proxy.spec.fmt, value, chain=chain)
+            assert [c.public_bytes(Encoding.DER) for c in certs] == [
+                it_pki.client1.der, it_pki.intermediate.der]
 
     def test_proxy_adds_shared_secret(
         self, proxy: RunningProxy, app_server: App, it_pki: ItPki, make_client: MakeClient
@@ -231,6 +233,46 @@ class TestValidCertificate:
         assert not result["ok"], result
         assert result["failure"] == "name_mismatch"
         assert result["error"] == "invalid_client"
+
+
+CHAIN_PROXIES = [name for name, spec in PROXIES.items() if spec.chain_header]
+
+
+@pytest.mark.parametrize("proxy", CHAIN_PROXIES, indirect=True)
+class TestChainHeader:
+    """Proxies that forward the client's chain too (HAProxy): the chain header is usable."""
+
+    def test_chain_without_leaf_as_der(
+        self, proxy: RunningProxy, it_pki: ItPki, make_client: MakeClient
+    ) -> None:
+        """HAProxy's ssl_c_chain_der is the client-sent chain without the leaf, as DER."""
+        echoed = echo(make_client(it_pki.client1), proxy)
+        assert proxy.spec.chain_header is not None
+        (value,) = received(echoed, proxy.spec.chain_header)
+        assert base64.b64decode(value, validate=True) == it_pki.intermediate.der
+
+    def test_issuing_ca_from_chain_header(
+        self, proxy: RunningProxy, it_pki: ItPki, make_client: MakeClient
+    ) -> None:
+        """With no intermediates configured, the proxy's chain header completes the path."""
+        client = make_client(it_pki.client1)
+        result = authenticate(client, proxy.url, f"{proxy.spec.fmt}-chain")
+        assert result["ok"], result
+        assert result["client_id"] == "client-1"
+
+    def test_without_chain_header_path_incomplete(
+        self, proxy: RunningProxy, app_server: App, it_pki: ItPki
+    ) -> None:
+        """Control: the leaf alone (sent with the proxy's secret) cannot reach the root on the
+        same route -- so it is the forwarded chain that completed the path above."""
+        with httpx.Client(timeout=10.0) as client:
+            result = authenticate(
+                client, app_server.url, f"{proxy.spec.fmt}-chain",
+                headers={proxy.spec.header: forwarded_value(proxy.spec.fmt, it_pki.client1),
+                         SECRET_HEADER: app_server.secret},
+            )
+        assert not result["ok"], result
+        assert result["failure"] == "untrusted_chain", result
 
 
 class TestRefusedByProxy:
@@ -344,3 +386,28 @@ class TestSpoofStraightToApp:
         assert result["ok"], result
         assert result["client_id"] == "client-1"
         assert result["source"] == f"forwarded:{fmt}"
+
+
+class TestHarness:
+    """The rules the harness itself promises."""
+
+    def test_missing_proxy_skips_outside_ci(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Without CI, a missing proxy binary skips its tests."""
+        monkeypatch.delenv("CI", raising=False)
+        with pytest.raises(pytest.skip.Exception):
+            unavailable("nothing installed")
+
+    @pytest.mark.parametrize("value", ["true", "1", "yes"])
+    def test_missing_proxy_fails_in_ci(self, monkeypatch: pytest.MonkeyPatch,
+                                       value: str) -> None:
+        """With CI set, a missing proxy binary fails: in CI these tests never skip."""
+        monkeypatch.setenv("CI", value)
+        with pytest.raises(pytest.fail.Exception, match="never skip"):
+            unavailable("nothing installed")
+
+    @pytest.mark.parametrize("spec", list(PROXIES.values()), ids=list(PROXIES))
+    def test_example_placeholders_all_known(self, spec: Any) -> None:
+        """Every placeholder in an example configuration is one the harness fills."""
+        values = dict.fromkeys(["LISTEN_PORT", "UPSTREAM_PORT", "CERT_DIR", "RUN_DIR",
+                                "PROXY_SECRET", "MODULES_DIR"], "x")
+        assert "{{" not in render(EXAMPLES / spec.template, values)

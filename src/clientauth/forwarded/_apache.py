@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from ..exceptions import ForwardedHeaderError
+from clientauth.exceptions import ForwardedHeaderError
+
 from ._common import MAX_CHAIN_CERTS, load_pem_certificates, strip_ows
 
 __all__ = ["FORMAT", "parse"]
@@ -40,8 +41,7 @@ def parse(value: str, chain: list[str] | None = None) -> list[x509.Certificate]:
             )
         rest.extend(load_pem_certificates(item_text, FORMAT, offset=item_lead, limit=1))
         if len(rest) + 1 > MAX_CHAIN_CERTS:
-            raise ForwardedHeaderError(f"more than {MAX_CHAIN_CERTS} certificates",
-                                       format=FORMAT)
+            raise ForwardedHeaderError(f"more than {MAX_CHAIN_CERTS} certificates", format=FORMAT)
     if text in _ABSENT:
         if rest:
             raise ForwardedHeaderError("chain without a client certificate", format=FORMAT)

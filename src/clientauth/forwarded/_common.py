@@ -21,8 +21,8 @@ from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
 
-from .._x509 import MAX_CERTIFICATE_SIZE, MAX_CHAIN_LENGTH
-from ..exceptions import ForwardedHeaderError
+from clientauth._x509 import MAX_CERTIFICATE_SIZE, MAX_CHAIN_LENGTH
+from clientauth.exceptions import ForwardedHeaderError
 
 __all__ = [
     "MAX_CHAIN_CERTS",
@@ -211,9 +211,7 @@ def split_der(data: bytes, fmt: str, *, limit: int = MAX_CHAIN_CERTS) -> list[by
         if first < 0x80:
             length, header = first, 2
         elif first == 0x80:
-            raise ForwardedHeaderError(
-                "indefinite length is not DER", format=fmt, position=i + 1
-            )
+            raise ForwardedHeaderError("indefinite length is not DER", format=fmt, position=i + 1)
         else:
             count = first & 0x7F
             if count > 4 or i + 2 + count > n:

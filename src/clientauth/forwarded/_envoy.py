@@ -30,7 +30,8 @@ import re
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from ..exceptions import ForwardedHeaderError
+from clientauth.exceptions import ForwardedHeaderError
+
 from ._common import load_pem_certificates, percent_decode, strip_ows
 
 __all__ = ["FORMAT", "parse", "split_elements"]
@@ -57,9 +58,7 @@ def split_elements(text: str, offset: int = 0) -> list[list[Pair]]:
     while True:
         match = _PAIR.match(text, pos)
         if match is None:
-            raise ForwardedHeaderError(
-                "expected key=value", format=FORMAT, position=offset + pos
-            )
+            raise ForwardedHeaderError("expected key=value", format=FORMAT, position=offset + pos)
         quoted = match.group(2)
         if quoted is not None:
             value = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
@@ -77,14 +76,17 @@ def split_elements(text: str, offset: int = 0) -> list[list[Pair]]:
             elements.append([])
             pos += 1
         else:
-            message = "unbalanced or misplaced double quote" if separator == '"' else (
-                "unexpected character after a value"
+            message = (
+                "unbalanced or misplaced double quote"
+                if separator == '"'
+                else ("unexpected character after a value")
             )
             raise ForwardedHeaderError(message, format=FORMAT, position=offset + pos)
 
 
-def parse(value: str, chain: list[str] | None = None, element: int | None = None
-          ) -> list[x509.Certificate]:
+def parse(
+    value: str, chain: list[str] | None = None, element: int | None = None
+) -> list[x509.Certificate]:
     """The certificates of the chosen element, leaf first; ``[]`` when it has none."""
     text, lead = strip_ows(value)
     if not text:
@@ -116,15 +118,13 @@ def parse(value: str, chain: list[str] | None = None, element: int | None = None
     if "cert" in found:
         item, at = found["cert"]
         # Positions past percent-decoding refer to the decoded PEM.
-        leaf = load_pem_certificates(percent_decode(item, FORMAT, offset=at), FORMAT,
-                                     limit=1)[0]
+        leaf = load_pem_certificates(percent_decode(item, FORMAT, offset=at), FORMAT, limit=1)[0]
         certs = [leaf]
     if "chain" in found:
         item, at = found["chain"]
         certs = load_pem_certificates(percent_decode(item, FORMAT, offset=at), FORMAT)
         if leaf is not None and certs[0] != leaf:
-            raise ForwardedHeaderError("Chain does not start with Cert", format=FORMAT,
-                                       position=at)
+            raise ForwardedHeaderError("Chain does not start with Cert", format=FORMAT, position=at)
     if certs and "hash" in found:
         digest, at = found["hash"]
         if certs[0].fingerprint(_SHA256).hex() != digest.lower():

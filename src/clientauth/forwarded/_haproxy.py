@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from ..exceptions import ForwardedHeaderError
+from clientauth.exceptions import ForwardedHeaderError
+
 from ._common import MAX_CHAIN_CERTS, decode_base64, load_der, split_der, strip_ows
 
 __all__ = ["FORMAT", "parse"]

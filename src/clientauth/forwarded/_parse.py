@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 
 from cryptography import x509
 
-from ..exceptions import ConfigurationError, ForwardedHeaderError
+from clientauth.exceptions import ConfigurationError, ForwardedHeaderError
+
 from . import _apache, _aws_alb, _azure, _caddy, _envoy, _haproxy, _nginx, _rfc9440, _traefik
 from ._common import MAX_CHAIN_CERTS, MAX_HEADER_SIZE, header_text
 
@@ -37,7 +38,7 @@ _MAX_CHAIN_VALUES = 2 * MAX_CHAIN_CERTS
 
 
 def parse_forwarded(
-    format: str,  # noqa: A002 - the contract's name
+    format: str,
     value: str | bytes,
     *,
     chain: str | bytes | Sequence[str | bytes] | None = None,

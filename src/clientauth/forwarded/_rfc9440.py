@@ -21,7 +21,8 @@ import re
 import http_sf
 from cryptography import x509
 
-from ..exceptions import ForwardedHeaderError
+from clientauth.exceptions import ForwardedHeaderError
+
 from ._common import MAX_CHAIN_CERTS, load_der, strip_ows
 
 __all__ = ["FORMAT", "parse"]
@@ -66,8 +67,9 @@ def _parse_item(text: str, lead: int) -> bytes:
             pass
     item = _sf_parse(text, "item", lead)
     if not isinstance(item, tuple) or not isinstance(item[0], bytes):
-        raise ForwardedHeaderError("Client-Cert is not a byte sequence", format=FORMAT,
-                                   position=lead)
+        raise ForwardedHeaderError(
+            "Client-Cert is not a byte sequence", format=FORMAT, position=lead
+        )
     return item[0]
 
 
@@ -96,9 +98,7 @@ def _parse_list(text: str) -> list[bytes]:
                 f"Client-Cert-Chain member {index} is not a byte sequence", format=FORMAT
             )
         if not member[0]:
-            raise ForwardedHeaderError(
-                f"Client-Cert-Chain member {index} is empty", format=FORMAT
-            )
+            raise ForwardedHeaderError(f"Client-Cert-Chain member {index} is empty", format=FORMAT)
         out.append(member[0])
     if len(out) > MAX_CHAIN_CERTS:
         raise ForwardedHeaderError(f"more than {MAX_CHAIN_CERTS} certificates", format=FORMAT)
@@ -113,9 +113,9 @@ def _sf_parse(text: str, tltype: str, lead: int) -> http_sf.StructuredType:
     try:
         return http_sf.parse(text.encode("ascii"), tltype=tltype)
     except ValueError as exc:  # http_sf.StructuredFieldError
-        position = getattr(exc, "position", None)
+        at = getattr(exc, "position", None)
         raise ForwardedHeaderError(
             "not a valid structured field",
             format=FORMAT,
-            position=None if position is None else lead + position,
+            position=lead + at if isinstance(at, int) else None,
         ) from None

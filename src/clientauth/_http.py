@@ -1,0 +1,132 @@
+"""What the ASGI and WSGI adapters share: which requests to guard, how to read the form,
+and the RFC 6749 section 5.2 error response.
+
+No web framework is imported here or anywhere below the adapters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from urllib.parse import parse_qs
+
+from .exceptions import ConfigurationError
+from .result import AuthResult
+
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "ErrorResponse",
+    "PathMatcher",
+    "error_response",
+    "is_form",
+    "parse_form",
+]
+
+DEFAULT_MAX_BODY_SIZE = 64 * 1024
+"""Largest form body the adapters buffer to look for ``client_id`` / ``client_secret``; a
+larger form body on a guarded path is answered 413. Token requests are a few hundred bytes."""
+
+_MAX_FORM_FIELDS = 100
+
+# RFC 6749 5.2 error_description is shown to the caller: fixed phrases only. The result's
+# `detail` (which may name a client id or a certificate) is for logs, never for the response:
+# "no client 'x'" vs "wrong secret for 'x'" would let anyone enumerate client ids.
+_DESCRIPTIONS = {
+    "invalid_request": "The request carries malformed or more than one set of client credentials.",
+    "invalid_client": "Client authentication failed.",
+    "unauthorized_client": "The client is not authorized for this request.",
+    "invalid_token": "The access token is not valid or not bound to the client certificate.",
+}
+
+ErrorResponse = tuple[int, list[tuple[str, str]], bytes]
+
+
+class PathMatcher:
+    """Which request paths are guarded: all (``paths=None``) or those under given prefixes."""
+
+    __slots__ = ("_prefixes",)
+
+    def __init__(self, paths: Iterable[str] | None) -> None:
+        if paths is None:
+            self._prefixes: tuple[str, ...] | None = None
+            return
+        if isinstance(paths, str):
+            raise ConfigurationError("paths must be a list of path prefixes, not one string")
+        prefixes = tuple(paths)
+        for p in prefixes:
+            if not isinstance(p, str) or not p.startswith("/"):
+                raise ConfigurationError(f"path prefix {p!r} must start with '/'")
+        self._prefixes = prefixes
+
+    def __call__(self, path: str) -> bool:
+        if self._prefixes is None:
+            return True
+        for prefix in self._prefixes:
+            # "/token" guards "/token" and "/token/x", not "/tokens".
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return True
+        return False
+
+
+def is_form(content_type: str | None) -> bool:
+    """Whether the body is ``application/x-www-form-urlencoded`` (RFC 6749 2.3.1 post)."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
+def parse_form(body: bytes) -> dict[str, list[str]] | None:
+    """Form fields of a body, or ``None`` when it is not valid UTF-8 form encoding (the
+    authenticator then sees no form credentials; a secret never gets half-parsed)."""
+    try:
+        text = body.decode("utf-8")
+        return parse_qs(
+            text, keep_blank_values=True, strict_parsing=False, errors="strict",
+            max_num_fields=_MAX_FORM_FIELDS,
+        )
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def error_response(result: AuthResult, *, realm: str) -> ErrorResponse:
+    """Status, headers and JSON body for a failed result (RFC 6749 5.2)."""
+    error = result.error or "invalid_client"
+    status = 400 if error == "invalid_request" else 401
+    headers = [
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+        ("pragma", "no-cache"),
+    ]
+    if status == 401:
+        # RFC 6749 5.2: a client that tried the Authorization header gets 401 with a
+        # WWW-Authenticate challenge for the scheme it used.
+        if result.source == "authorization":
+            headers.append(("www-authenticate", f'Basic realm="{realm}"'))
+    body = json.dumps({"error": error, "error_description": _DESCRIPTIONS[error]}).encode()
+    return status, headers, body
+
+
+def invalid_token_response(*, realm: str, description: str | None = None) -> ErrorResponse:
+    """401 ``invalid_token`` with the RFC 6750 section 3 Bearer challenge."""
+    desc = description or _DESCRIPTIONS["invalid_token"]
+    challenge = f'Bearer realm="{realm}", error="invalid_token", error_description="{desc}"'
+    headers = [
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+        ("www-authenticate", challenge),
+    ]
+    body = json.dumps({"error": "invalid_token", "error_description": desc}).encode()
+    return 401, headers, body
+
+
+def payload_too_large() -> ErrorResponse:
+    body = json.dumps(
+        {"error": "invalid_request", "error_description": "Request body too large."}
+    ).encode()
+    return 413, [("content-type", "application/json"), ("connection", "close")], body
+
+
+def check_realm(realm: str) -> str:
+    if not isinstance(realm, str) or '"' in realm or "\\" in realm or not realm.isprintable():
+        raise ConfigurationError("realm must be printable text without quotes or backslashes")
+    return realm

@@ -1,0 +1,176 @@
+"""ASGI adapter: guard an ASGI application with client authentication.
+
+    app = clientauth.asgi.ClientAuthMiddleware(app, authenticator=auth)
+
+Pure ASGI (no framework import). Non-HTTP scopes (websocket, lifespan) pass through. The
+:class:`~clientauth.AuthResult` goes into ``scope["clientauth"]`` and, for Starlette/FastAPI,
+``request.state.clientauth`` (``scope["state"]``).
+
+The TLS client certificate comes from the ASGI TLS extension (``scope["extensions"]["tls"]
+["client_cert_chain"]``, PEM strings, leaf first) when the server provides it -- see
+:mod:`clientauth.servers.uvicorn` -- or from a trusted proxy's header via the authenticator's
+``forwarded`` setting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from ._http import (
+    DEFAULT_MAX_BODY_SIZE,
+    ErrorResponse,
+    PathMatcher,
+    check_realm,
+    error_response,
+    is_form,
+    parse_form,
+    payload_too_large,
+)
+from .authenticator import Authenticator
+from .exceptions import ConfigurationError
+from .request import ClientRequest
+from .result import AuthResult
+
+__all__ = ["ASGIApp", "ClientAuthMiddleware", "Message", "Receive", "Scope", "Send"]
+
+# Our own aliases instead of a framework's types (STYLE.md 7).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+OnError = Callable[[Scope, AuthResult], ASGIApp]
+
+SCOPE_KEY = "clientauth"
+
+
+class ClientAuthMiddleware:
+    """Authenticate every guarded HTTP request before the application sees it.
+
+    ``paths``: path prefixes to guard (default ``None``: every HTTP request). A form body
+    (``application/x-www-form-urlencoded``) is read -- at most ``max_body_size`` bytes, else
+    413 -- so ``client_secret_post`` works, and replayed to the application unchanged.
+    Failures are answered per RFC 6749 5.2 (JSON ``error``/``error_description``; 400 for
+    ``invalid_request``, 401 otherwise, with ``WWW-Authenticate: Basic realm=...`` when Basic
+    was tried) unless ``on_error(scope, result)`` returns the ASGI app to answer instead.
+    ``threaded=True`` runs the authentication in a worker thread -- use it when a revocation
+    checker or jwks fetcher may do network I/O, so it never blocks the event loop.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        paths: Iterable[str] | None = None,
+        realm: str = "clientauth",
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        on_error: OnError | None = None,
+        threaded: bool = False,
+    ) -> None:
+        if not isinstance(authenticator, Authenticator):
+            raise ConfigurationError("authenticator must be a clientauth.Authenticator")
+        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or (
+            max_body_size < 1
+        ):
+            raise ConfigurationError("max_body_size must be a positive integer")
+        if on_error is not None and not callable(on_error):
+            raise ConfigurationError("on_error must be callable")
+        self.app = app
+        self._auth = authenticator
+        self._paths = PathMatcher(paths)
+        self._realm = check_realm(realm)
+        self._max_body = max_body_size
+        self._on_error = on_error
+        self._threaded = bool(threaded)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._paths(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers") or ()
+        form = None
+        content_type = _header(headers, b"content-type")
+        if is_form(content_type):
+            body = await _read_body(receive, self._max_body)
+            if body is None:
+                await _respond(send, payload_too_large())
+                return
+            form = parse_form(body)
+            receive = _replay(body, receive)
+        client = scope.get("client")
+        tls = (scope.get("extensions") or {}).get("tls") or {}
+        query = None
+        if self._auth.allow_query_credentials and scope.get("query_string"):
+            query = parse_qs(scope["query_string"].decode("latin-1"), max_num_fields=100)
+        request = ClientRequest(
+            headers,
+            form=form,
+            query=query,
+            peer=client[0] if client else None,
+            tls_chain=tls.get("client_cert_chain") or (),
+        )
+        if self._threaded:
+            result = await asyncio.to_thread(self._auth.authenticate, request)
+        else:
+            result = self._auth.authenticate(request)
+        scope[SCOPE_KEY] = result
+        scope.setdefault("state", {})[SCOPE_KEY] = result
+        if not result.ok:
+            if self._on_error is not None:
+                await self._on_error(scope, result)(scope, receive, send)
+            else:
+                await _respond(send, error_response(result, realm=self._realm))
+            return
+        await self.app(scope, receive, send)
+
+
+def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or ``None`` once it exceeds ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect: nothing more will come
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive() that first gives the application the body we consumed, then defers to the
+    server's (which reports the disconnect)."""
+    done = False
+
+    async def replay() -> Message:
+        nonlocal done
+        if not done:
+            done = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _respond(send: Send, response: ErrorResponse) -> None:
+    status, headers, body = response
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    raw.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})

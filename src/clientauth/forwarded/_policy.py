@@ -1,0 +1,421 @@
+"""Who may forward a certificate: :class:`ForwardedCertificates`.
+
+A TLS-terminating proxy verifies the client certificate and passes it on in a header. Any
+client can send that header too, so the header is honoured only when the request provably
+came through the proxy: the immediate peer is in ``trusted_proxies``, and/or the request
+carries the proxy's shared secret. From anyone else it is ignored and reported
+(:attr:`~clientauth.Notice.UNTRUSTED_FORWARDED_HEADER`). What is *not* verified here: the
+certificate itself -- chain, validity, names are the verifiers' job, unless the user opts in
+to trusting the proxy's verify flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import ipaddress
+from collections.abc import Iterable
+from types import MappingProxyType
+
+from cryptography import x509
+
+from clientauth.exceptions import ConfigurationError, ForwardedHeaderError
+from clientauth.request import ClientRequest
+from clientauth.result import Failure, Notice
+
+from . import _apache, _aws_alb, _azure, _caddy, _envoy, _haproxy, _nginx, _rfc9440, _traefik
+from ._common import MAX_CHAIN_CERTS
+from ._parse import CHAIN_FORMATS, FORMATS, parse_forwarded
+
+__all__ = ["DEFAULT_HEADERS", "ForwardedCertificates", "ForwardedOutcome"]
+
+DEFAULT_HEADERS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        # RFC 9440 section 2.2
+        _rfc9440.FORMAT: "client-cert",
+        # the conventional proxy_set_header / RequestHeader names
+        _nginx.FORMAT: "x-ssl-client-cert",
+        _haproxy.FORMAT: "x-ssl-client-cert",
+        _apache.FORMAT: "x-client-cert",
+        # Envoy's own header name
+        _envoy.FORMAT: "x-forwarded-client-cert",
+        # Traefik passTLSClientCert's fixed name
+        _traefik.FORMAT: "x-forwarded-tls-client-cert",
+        # ALB verify mode; passthrough mode sends x-amzn-mtls-clientcert (set header=)
+        _aws_alb.FORMAT: "x-amzn-mtls-clientcert-leaf",
+        # Caddy has no fixed name; this is what clientauth's examples configure
+        _caddy.FORMAT: "x-client-cert",
+        # App Service's fixed name
+        _azure.FORMAT: "x-arr-clientcert",
+    }
+)
+"""Certificate header read for each format when ``header=`` is not given (lowercase)."""
+
+DEFAULT_CHAIN_HEADERS: MappingProxyType[str, str] = MappingProxyType(
+    {_rfc9440.FORMAT: "client-cert-chain"}  # RFC 9440 section 2.3
+)
+
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
+"""RFC 9110 section 5.6.2 ``tchar``, lowercase (names are compared lowercased)."""
+_MIN_SECRET_LENGTH = 16
+_OWS = " \t"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ForwardedOutcome:
+    """What :meth:`ForwardedCertificates.extract` found in one request.
+
+    ``chain`` is the forwarded certificates, leaf first; ``()`` when none was forwarded or
+    the header was ignored. ``failure`` is :attr:`~clientauth.Failure.FORWARDED_HEADER_INVALID`
+    when a *trusted* proxy's header is malformed or duplicated. ``notices`` holds
+    :attr:`~clientauth.Notice.UNTRUSTED_FORWARDED_HEADER` when the header came from anyone
+    else and was ignored. ``proxy_verified`` is true only when the user opted in to the
+    proxy's verify flag and the flag said success.
+    """
+
+    chain: tuple[x509.Certificate, ...]
+    source: str
+    failure: Failure | None = None
+    detail: str = ""
+    notices: tuple[Notice, ...] = ()
+    proxy_verified: bool = False
+
+
+class ForwardedCertificates:
+    """Reads a client certificate forwarded by a trusted TLS-terminating proxy.
+
+    ``format`` names the proxy's encoding (see :data:`FORMATS`); ``header`` and
+    ``chain_header`` override the default names (:data:`DEFAULT_HEADERS`; for ``apache``,
+    ``chain_header`` is a *prefix*: ``x-client-cert-chain-`` reads ``...-0``, ``...-1``, ...).
+
+    Trust: ``trusted_proxies`` are the addresses / networks (``"10.0.0.0/8"``, ``"::1"``) of
+    the proxies; the request's ``peer`` must be one. ``peer`` is an IP address without a
+    port (``"[::1]"`` brackets are tolerated; IPv4-mapped IPv6 matches the IPv4 network); a
+    peer that is missing or unparseable is untrusted (a proxy on a Unix socket needs
+    ``shared_secret``). ``shared_secret=(header_name, value)`` requires the proxy to send
+    that header with that value (compared in constant time). With both set, both must hold;
+    at least one is required, and ``0.0.0.0/0`` / ``::/0`` are refused.
+
+    ``element`` picks the XFCC element for ``envoy`` (see :func:`parse_forwarded`).
+
+    ``verify_header`` names the proxy's verify-result header (nginx ``$ssl_client_verify``,
+    Apache ``SSL_CLIENT_VERIFY``: ``SUCCESS``; HAProxy ``ssl_c_verify``: ``0`` -- set
+    ``verify_success``). When it is configured and does not say ``verify_success``, the
+    forwarded certificate is dropped. ``trust_proxy_verification=True`` additionally marks
+    the outcome ``proxy_verified`` on success, for callers that accept the proxy's check in
+    place of their own (off by default; requires ``verify_header``).
+
+    Configure once, use from any thread: instances are immutable.
+    """
+
+    __slots__ = (
+        "_chain_header",
+        "_element",
+        "_format",
+        "_header",
+        "_networks",
+        "_secret",
+        "_secret_header",
+        "_source",
+        "_trust_verification",
+        "_verify_header",
+        "_verify_success",
+    )
+
+    _format: str
+    _header: str
+    _chain_header: str | None
+    _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    _secret_header: str | None
+    _secret: bytes | None
+    _element: int | None
+    _trust_verification: bool
+    _verify_header: str | None
+    _verify_success: str
+    _source: str
+
+    def __init__(
+        self,
+        format: str,
+        *,
+        header: str | None = None,
+        chain_header: str | None = None,
+        trusted_proxies: Iterable[str] = (),
+        shared_secret: tuple[str, str] | None = None,
+        element: int | None = None,
+        trust_proxy_verification: bool = False,
+        verify_header: str | None = None,
+        verify_success: str = "SUCCESS",
+    ) -> None:
+        if not isinstance(format, str) or format not in FORMATS:
+            raise ConfigurationError(
+                f"unknown forwarded-certificate format; expected one of {sorted(FORMATS)}"
+            )
+        header = _header_name(header if header is not None else DEFAULT_HEADERS[format], "header")
+        if chain_header is not None and format not in CHAIN_FORMATS:
+            raise ConfigurationError(
+                f"chain_header applies to the {', '.join(sorted(CHAIN_FORMATS))} formats only"
+            )
+        if chain_header is None:
+            chain_header = DEFAULT_CHAIN_HEADERS.get(format)
+        if chain_header is not None:
+            chain_header = _header_name(chain_header, "chain_header")
+        networks = _networks(trusted_proxies)
+        secret_header: str | None = None
+        secret: bytes | None = None
+        if shared_secret is not None:
+            secret_header, secret = _shared_secret(shared_secret)
+        if not networks and secret is None:
+            raise ConfigurationError(
+                "forwarded certificates need trusted_proxies and/or shared_secret: "
+                "without them anyone could send the header"
+            )
+        if element is not None and (
+            format != _envoy.FORMAT or not isinstance(element, int) or isinstance(element, bool)
+        ):
+            raise ConfigurationError("element must be an int, and applies to envoy only")
+        if not isinstance(trust_proxy_verification, bool):
+            raise ConfigurationError("trust_proxy_verification must be a bool")
+        if verify_header is not None:
+            verify_header = _header_name(verify_header, "verify_header")
+        if trust_proxy_verification and verify_header is None:
+            raise ConfigurationError(
+                "trust_proxy_verification needs verify_header: the header carrying the "
+                "proxy's verify result"
+            )
+        if not isinstance(verify_success, str) or not verify_success.strip(_OWS):
+            raise ConfigurationError("verify_success must be a non-empty string")
+        names = [n for n in (header, chain_header, secret_header, verify_header) if n]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(
+                "header, chain_header, shared-secret and verify headers must all differ"
+            )
+
+        for slot, value in (
+            ("_format", format),
+            ("_header", header),
+            ("_chain_header", chain_header),
+            ("_networks", networks),
+            ("_secret_header", secret_header),
+            ("_secret", secret),
+            ("_element", element),
+            ("_trust_verification", trust_proxy_verification),
+            ("_verify_header", verify_header),
+            ("_verify_success", verify_success.strip(_OWS)),
+            ("_source", f"forwarded:{format}"),
+        ):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("ForwardedCertificates is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ForwardedCertificates is immutable")
+
+    def __repr__(self) -> str:
+        # The shared secret is a credential: only its header name is shown.
+        secret = f"({self._secret_header!r}, '***')" if self._secret_header else "None"
+        return (
+            f"ForwardedCertificates({self._format!r}, header={self._header!r}, "
+            f"chain_header={self._chain_header!r}, "
+            f"trusted_proxies={[str(n) for n in self._networks]!r}, shared_secret={secret}, "
+            f"element={self._element!r}, "
+            f"trust_proxy_verification={self._trust_verification!r}, "
+            f"verify_header={self._verify_header!r})"
+        )
+
+    @property
+    def format(self) -> str:
+        """The configured format name."""
+        return self._format
+
+    @property
+    def header(self) -> str:
+        """The certificate header read (lowercase)."""
+        return self._header
+
+    @property
+    def source(self) -> str:
+        """``"forwarded:<format>"``, the :attr:`AuthResult.source` of what this reads."""
+        return self._source
+
+    def extract(self, request: ClientRequest) -> ForwardedOutcome:
+        """The certificate chain a trusted proxy forwarded with ``request``.
+
+        Never raises for request content: a malformed or duplicated header from a trusted
+        proxy is a ``failure``; a header from an untrusted peer is ignored with a notice.
+        """
+        values = request.header_values(self._header)
+        chain_lines = self._chain_values(request)
+        verify_values = request.header_values(self._verify_header) if self._verify_header else []
+        if not values and not any(chain_lines) and not verify_values:
+            return ForwardedOutcome((), self._source)
+
+        why_untrusted = self._untrusted(request)
+        if why_untrusted:
+            return ForwardedOutcome(
+                (),
+                self._source,
+                detail=f"forwarded certificate header ignored: {why_untrusted}",
+                notices=(Notice.UNTRUSTED_FORWARDED_HEADER,),
+            )
+
+        if len(values) > 1:
+            return self._invalid(f"header {self._header} given {len(values)} times")
+        if len(verify_values) > 1:
+            return self._invalid(f"header {self._verify_header} given {len(verify_values)} times")
+        chain: list[str] | None = None
+        if self._format == _apache.FORMAT:
+            for index, lines in enumerate(chain_lines):
+                if len(lines) > 1:
+                    return self._invalid(
+                        f"header {self._chain_header}{index} given {len(lines)} times"
+                    )
+            chain = [lines[0] for lines in chain_lines if lines] or None
+        elif chain_lines:
+            lines = chain_lines[0]
+            if len(lines) > 1 and self._format != _rfc9440.FORMAT:
+                # RFC 9440's chain is a List: several field lines are one value (RFC 9110
+                # section 5.3). Every other chain header is a single value.
+                return self._invalid(f"header {self._chain_header} given {len(lines)} times")
+            chain = lines or None
+
+        proxy_verified = False
+        if verify_values:
+            if verify_values[0].strip(_OWS) != self._verify_success:
+                # The proxy says it did not verify (nginx "NONE" / "FAILED:reason"): whatever
+                # it forwarded is not a verified client certificate.
+                return ForwardedOutcome(
+                    (),
+                    self._source,
+                    detail="the proxy reports the client certificate as not verified",
+                )
+            proxy_verified = self._trust_verification
+
+        try:
+            certs = parse_forwarded(
+                self._format, values[0] if values else "", chain=chain, element=self._element
+            )
+        except ForwardedHeaderError as exc:
+            return self._invalid(str(exc))
+        return ForwardedOutcome(
+            tuple(certs), self._source, proxy_verified=proxy_verified and bool(certs)
+        )
+
+    # -- helpers
+
+    def _chain_values(self, request: ClientRequest) -> list[list[str]]:
+        """Field lines of each chain header: one entry, or one per Apache ``CHAIN_n``."""
+        if self._chain_header is None:
+            return []
+        if self._format != _apache.FORMAT:
+            lines = request.header_values(self._chain_header)
+            return [lines] if lines else []
+        out: list[list[str]] = []
+        # Apache: CHAIN_0, CHAIN_1, ... up to the first one not sent (one spare slot so that
+        # a chain that is too long is seen, and refused by the parser).
+        for index in range(2 * MAX_CHAIN_CERTS):
+            lines = request.header_values(f"{self._chain_header}{index}")
+            if not lines:
+                break
+            out.append(lines)
+        return out
+
+    def _untrusted(self, request: ClientRequest) -> str:
+        """Why the request did not come from a trusted proxy, or ``""`` if it did."""
+        if self._networks and not _peer_in(request.peer, self._networks):
+            return "the peer is not a trusted proxy"
+        if self._secret is not None and self._secret_header is not None:
+            presented = request.header_values(self._secret_header)
+            if len(presented) != 1:
+                return (
+                    "the proxy's shared secret is missing"
+                    if not presented
+                    else ("the proxy's shared-secret header is repeated")
+                )
+            candidate = presented[0].strip(_OWS).encode("utf-8", "surrogatepass")
+            if not hmac.compare_digest(candidate, self._secret):
+                return "the proxy's shared secret does not match"
+        return ""
+
+    def _invalid(self, detail: str) -> ForwardedOutcome:
+        return ForwardedOutcome(
+            (), self._source, failure=Failure.FORWARDED_HEADER_INVALID, detail=detail
+        )
+
+
+def _header_name(name: object, label: str) -> str:
+    if not isinstance(name, str) or not name or not set(name.lower()) <= _TOKEN_CHARS:
+        raise ConfigurationError(f"{label} must be an HTTP field name (RFC 9110 token)")
+    return name.lower()
+
+
+def _networks(
+    entries: Iterable[str],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    if isinstance(entries, str):
+        entries = (entries,)
+    try:
+        items = list(entries)
+    except TypeError:
+        raise ConfigurationError("trusted_proxies must be a list of addresses / networks") from None
+    out: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for entry in items:
+        if isinstance(entry, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            network = entry
+        elif isinstance(entry, ipaddress.IPv4Address | ipaddress.IPv6Address | str):
+            try:
+                # strict: "10.0.0.1/8" is almost certainly a typo for a host or "10.0.0.0/8".
+                network = ipaddress.ip_network(entry, strict=True)
+            except ValueError:
+                raise ConfigurationError(
+                    f"trusted_proxies entry {entry!r} is not an IP address or network"
+                ) from None
+        else:
+            raise ConfigurationError("trusted_proxies entries must be strings")
+        if network.prefixlen == 0:
+            # No permissive fallback (STYLE.md 6): "everyone is a proxy" disables the check.
+            raise ConfigurationError(f"trusted_proxies entry {str(network)!r} trusts everyone")
+        out.append(network)
+    return tuple(out)
+
+
+def _shared_secret(pair: object) -> tuple[str, bytes]:
+    if not isinstance(pair, tuple) or len(pair) != 2:
+        raise ConfigurationError("shared_secret must be a (header_name, value) pair")
+    name, value = pair
+    name = _header_name(name, "shared_secret header name")
+    if (
+        not isinstance(value, str)
+        or not value.isascii()
+        or not value.isprintable()
+        or value != value.strip(_OWS)
+        or len(value) < _MIN_SECRET_LENGTH
+    ):
+        # Never echo the value.
+        raise ConfigurationError(
+            f"shared_secret value must be printable ASCII without surrounding spaces, "
+            f"at least {_MIN_SECRET_LENGTH} characters (use clientauth.generate_secret())"
+        )
+    return name, value.encode("ascii")
+
+
+def _peer_in(
+    peer: str | None, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+) -> bool:
+    if not peer:
+        return False
+    text = peer.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
+            address = address.ipv4_mapped
+        elif address.scope_id:
+            address = ipaddress.IPv6Address(text.partition("%")[0])
+    return any(address in network for network in networks)

@@ -1,0 +1,279 @@
+"""ASGI and WSGI adapters, exercised over HTTP semantics with httpx's in-process transports.
+
+Real-server tests (uvicorn on 127.0.0.1) live in tests/integration/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+import pytest
+from certs import Pki
+
+import clientauth
+from clientauth import Authenticator
+from clientauth.asgi import ClientAuthMiddleware as ASGIMiddleware
+from clientauth.wsgi import ClientAuthMiddleware as WSGIMiddleware
+
+SECRET = clientauth.generate_secret()
+
+
+def basic(cid: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode()}
+
+
+@pytest.fixture(scope="module")
+def auth(pki: Pki) -> Authenticator:
+    registry = clientauth.load_clients([
+        {"client_id": "basic", "client_secret_hash": clientauth.hash_secret(SECRET)},
+        {"client_id": "post", "token_endpoint_auth_method": "client_secret_post",
+         "client_secret_hash": clientauth.hash_secret(SECRET)},
+        {"client_id": "hdr", "token_endpoint_auth_method": "client_secret_header",
+         "client_secret_hash": clientauth.hash_secret(SECRET)},
+        {"client_id": "mtls", "token_endpoint_auth_method": "tls_client_auth",
+         "tls_client_auth_subject_dn": "CN=mtls-client"},
+    ])
+    return Authenticator(registry, trust_anchors=[pki.root.cert],
+                         intermediates=[pki.intermediate.cert])
+
+
+async def echo_asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Echoes the result it was given and the body it received."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    result = scope.get("clientauth")
+    payload = {
+        "client_id": result.client_id if result else None,
+        "method": result.method if result else None,
+        "state": scope.get("state", {}).get("clientauth") is result,
+        "body": body.decode("latin-1"),
+    }
+    data = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def echo_wsgi(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    result = environ.get("clientauth")
+    payload = {"client_id": result.client_id if result else None,
+               "method": result.method if result else None, "body": body.decode("latin-1")}
+    start_response("200 OK", [("content-type", "application/json")])
+    return [json.dumps(payload).encode()]
+
+
+@pytest.fixture(params=["asgi", "wsgi"])
+def client(request: pytest.FixtureRequest, auth: Authenticator) -> Iterable[Any]:
+    """An httpx client in front of the app, through either adapter."""
+    kind = request.param
+    if kind == "asgi":
+        app = ASGIMiddleware(echo_asgi, authenticator=auth, paths=["/token"], max_body_size=1024)
+        transport: Any = httpx.ASGITransport(app=app, client=("10.1.2.3", 5555))
+        with_client: Any = httpx.AsyncClient(transport=transport, base_url="http://test")
+        yield _SyncWrapper(with_client)
+    else:
+        app = WSGIMiddleware(echo_wsgi, authenticator=auth, paths=["/token"], max_body_size=1024)
+        yield httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://test")
+
+
+class _SyncWrapper:
+    """Runs the async client's calls on a private event loop (keeps tests uniform)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        import asyncio
+
+        self._client = client
+        self._loop = asyncio.new_event_loop()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return self._loop.run_until_complete(self._client.request(method, url, **kwargs))
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+
+class TestSuccess:
+    def test_basic(self, client: Any) -> None:
+        """Basic credentials reach the app with the result attached."""
+        r = client.post("/token", headers=basic("basic", SECRET))
+        assert r.status_code == 200
+        assert r.json()["client_id"] == "basic"
+        assert r.json()["method"] == "client_secret_basic"
+
+    def test_post_body_replayed(self, client: Any) -> None:
+        """client_secret_post: the form is read for the secret and replayed byte-for-byte."""
+        body = f"grant_type=client_credentials&client_id=post&client_secret={SECRET}&x=%C3%A9"
+        r = client.post("/token", content=body,
+                        headers={"content-type": "application/x-www-form-urlencoded"})
+        assert r.status_code == 200, r.text
+        assert r.json()["client_id"] == "post"
+        assert r.json()["body"] == body
+
+    def test_header_method(self, client: Any) -> None:
+        """client_secret_header with underscore header names works in ASGI and WSGI."""
+        r = client.get("/token", headers={"client_id": "hdr", "client_secret": SECRET})
+        assert r.status_code == 200, r.text
+        assert r.json()["client_id"] == "hdr"
+
+    def test_unguarded_path_passes(self, client: Any) -> None:
+        """Paths outside the configured prefixes are not authenticated."""
+        r = client.get("/health")
+        assert r.status_code == 200
+        assert r.json()["client_id"] is None
+
+    def test_non_form_body_untouched(self, client: Any) -> None:
+        """A JSON body is neither read nor counted against the form limit."""
+        body = json.dumps({"data": "x" * 5000})
+        r = client.post("/token", content=body,
+                        headers={**basic("basic", SECRET), "content-type": "application/json"})
+        assert r.status_code == 200
+        assert r.json()["body"] == body
+
+
+class TestFailures:
+    def test_wrong_basic_is_401_with_challenge(self, client: Any) -> None:
+        """RFC 6749 5.2: Basic tried -> 401 + WWW-Authenticate Basic, JSON error, no-store."""
+        r = client.post("/token", headers=basic("basic", "wrong"))
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"] == 'Basic realm="clientauth"'
+        assert r.headers["cache-control"] == "no-store"
+        assert r.json()["error"] == "invalid_client"
+
+    def test_unknown_and_wrong_answer_identically(self, client: Any) -> None:
+        """The response never tells an unknown client from a wrong secret."""
+        a = client.post("/token", headers=basic("nobody", SECRET))
+        b = client.post("/token", headers=basic("basic", "wrong"))
+        assert (a.status_code, a.json()) == (b.status_code, b.json())
+        assert "nobody" not in a.text
+
+    def test_form_failure_401_without_challenge(self, client: Any) -> None:
+        """A failed form credential is 401 invalid_client without a Basic challenge."""
+        r = client.post("/token", data={"client_id": "post", "client_secret": "nope"})
+        assert r.status_code == 401
+        assert "www-authenticate" not in r.headers
+
+    def test_malformed_is_400(self, client: Any) -> None:
+        """Malformed credentials -> 400 invalid_request."""
+        r = client.post("/token", headers={"Authorization": "Basic %%%"})
+        assert r.status_code == 400
+        assert r.json()["error"] == "invalid_request"
+
+    def test_two_methods_is_400(self, client: Any) -> None:
+        """Basic and form secret together -> 400 invalid_request."""
+        r = client.post("/token", headers=basic("post", SECRET),
+                        data={"client_id": "post", "client_secret": SECRET})
+        assert r.status_code == 400
+
+    def test_no_credentials_is_401(self, client: Any) -> None:
+        """No credentials at all -> 401 invalid_client."""
+        assert client.get("/token").status_code == 401
+
+    def test_large_form_is_413(self, client: Any) -> None:
+        """A form body larger than max_body_size -> 413, the app never runs."""
+        r = client.post("/token", data={"client_id": "post", "client_secret": "x" * 4000})
+        assert r.status_code == 413
+
+    def test_secret_never_in_response(self, client: Any) -> None:
+        """The presented secret never appears in an error response."""
+        r = client.post("/token", data={"client_id": "basic", "client_secret": SECRET})
+        assert r.status_code == 401
+        assert SECRET not in r.text
+
+    def test_certificate_client_without_certificate(self, client: Any) -> None:
+        """A tls_client_auth client without a certificate -> 401."""
+        r = client.post("/token", data={"client_id": "mtls"})
+        assert r.status_code == 401
+
+
+class TestASGISpecifics:
+    @pytest.mark.anyio
+    async def test_tls_extension_chain(self, auth: Authenticator, pki: Pki) -> None:
+        """The ASGI TLS extension's client_cert_chain (PEM, leaf first) is used."""
+        leaf = pki.leaf("mtls-client")
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        app = ASGIMiddleware(echo_asgi, authenticator=auth)
+        scope = {"type": "http", "method": "POST", "path": "/token", "headers": [],
+                 "query_string": b"client_id=mtls", "client": ("127.0.0.1", 1),
+                 "extensions": {"tls": {"client_cert_chain": [leaf.pem,
+                                                              pki.intermediate.pem]}}}
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 200, sent
+        assert scope["clientauth"].ok
+        assert scope["clientauth"].source == "tls"
+
+    @pytest.mark.anyio
+    async def test_non_http_scopes_pass_through(self, auth: Authenticator) -> None:
+        """websocket and lifespan scopes are not touched."""
+        seen = []
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            seen.append(scope["type"])
+
+        mw = ASGIMiddleware(app, authenticator=auth)
+        for kind in ("websocket", "lifespan"):
+            await mw({"type": kind}, None, None)  # type: ignore[arg-type]
+        assert seen == ["websocket", "lifespan"]
+
+    @pytest.mark.anyio
+    async def test_on_error(self, auth: Authenticator) -> None:
+        """on_error(scope, result) supplies the response app."""
+        sent: list[dict[str, Any]] = []
+
+        def on_error(scope: dict[str, Any], result: clientauth.AuthResult) -> Any:
+            async def respond(scope: Any, receive: Any, send: Any) -> None:
+                await send({"type": "http.response.start", "status": 418,
+                            "headers": [(b"x-failure", str(result.failure).encode())]})
+                await send({"type": "http.response.body", "body": b""})
+            return respond
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        mw = ASGIMiddleware(echo_asgi, authenticator=auth, on_error=on_error)
+        await mw({"type": "http", "path": "/", "headers": []}, None, send)  # type: ignore[arg-type]
+        assert sent[0]["status"] == 418
+        assert sent[0]["headers"] == [(b"x-failure", b"no_credentials")]
+
+    def test_settings_validated(self, auth: Authenticator) -> None:
+        """Bad settings are refused at construction."""
+        for kwargs in ({"authenticator": object()}, {"authenticator": auth, "paths": "/x"},
+                       {"authenticator": auth, "paths": ["x"]},
+                       {"authenticator": auth, "max_body_size": 0},
+                       {"authenticator": auth, "realm": 'a"b'}):
+            with pytest.raises(clientauth.ConfigurationError):
+                ASGIMiddleware(echo_asgi, **kwargs)  # type: ignore[arg-type]
+
+
+class TestWSGISpecifics:
+    def test_mod_wsgi_certificate_variables(self, auth: Authenticator, pki: Pki) -> None:
+        """mod_wsgi's SSL_CLIENT_CERT / SSL_CLIENT_CERT_CHAIN_0 are read."""
+        leaf = pki.leaf("mtls-client")
+        app = WSGIMiddleware(echo_wsgi, authenticator=auth)
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "",
+                   "HTTP_CLIENT_ID": "mtls", "REMOTE_ADDR": "127.0.0.1",
+                   "SSL_CLIENT_CERT": leaf.pem, "SSL_CLIENT_CERT_CHAIN_0": pki.intermediate.pem,
+                   "wsgi.input": None}
+        statuses: list[str] = []
+        app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        assert statuses == ["200 OK"]
+        assert environ["clientauth"].client_id == "mtls"
