@@ -277,3 +277,94 @@ class TestWSGISpecifics:
         app(environ, lambda status, headers, exc_info=None: statuses.append(status))
         assert statuses == ["200 OK"]
         assert environ["clientauth"].client_id == "mtls"
+
+
+class TestBoundToken:
+    """Resource-server mode: RFC 8705 3 certificate-bound Bearer tokens, RFC 6750 errors."""
+
+    @pytest.fixture(scope="class")
+    def setup(self, pki: Pki) -> dict[str, Any]:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        mine, other = pki.leaf("rs-client"), pki.leaf("someone-else")
+
+        def token(claims: dict[str, Any]) -> str:
+            return jwt.encode(claims, key, algorithm="ES256")
+
+        def verify(tok: str) -> dict[str, Any]:
+            return jwt.decode(tok, key.public_key(), algorithms=["ES256"], audience="api")
+
+        base = {"sub": "rs-client", "aud": "api"}
+        return {
+            "verify": verify, "mine": mine, "other": other,
+            "bound": token(clientauth.bind_claims(base, mine.cert)),
+            "bound_other": token(clientauth.bind_claims(base, other.cert)),
+            "unbound": token(base),
+            "wrong_aud": token(clientauth.bind_claims({**base, "aud": "x"}, mine.cert)),
+        }
+
+    async def call(self, app: Any, headers: list[tuple[bytes, bytes]],
+                   chain: list[str] | None) -> tuple[int, dict[bytes, bytes], dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope: dict[str, Any] = {"type": "http", "path": "/api", "headers": headers,
+                                 "client": ("127.0.0.1", 1)}
+        if chain is not None:
+            scope["extensions"] = {"tls": {"client_cert_chain": chain}}
+        await app(scope, receive, send)
+        return sent[0]["status"], dict(sent[0]["headers"]), scope
+
+    @pytest.mark.anyio
+    @pytest.mark.parametrize(
+        ("token", "cert", "require", "status", "error"),
+        [
+            ("bound", "mine", True, 200, None),
+            ("bound_other", "mine", True, 401, b"invalid_token"),
+            ("unbound", "mine", True, 401, b"invalid_token"),
+            ("unbound", "mine", False, 200, None),
+            ("bound_other", "mine", False, 401, b"invalid_token"),
+            ("bound", None, True, 401, b"invalid_token"),
+            ("wrong_aud", "mine", True, 401, b"invalid_token"),
+            ("garbage", "mine", True, 401, b"invalid_token"),
+            (None, "mine", True, 401, None),
+        ],
+    )
+    async def test_outcomes(self, setup: dict[str, Any], token: str | None, cert: str | None,
+                            require: bool, status: int, error: bytes | None) -> None:
+        """Each token/certificate combination gets the RFC 6750 status and challenge."""
+        app = clientauth.asgi.BoundTokenMiddleware(
+            echo_asgi, verify_token=setup["verify"], require_binding=require)
+        headers = []
+        if token is not None:
+            value = setup.get(token, "not.a.jwt")
+            headers.append((b"authorization", f"Bearer {value}".encode()))
+        chain = [setup[cert].pem] if cert else None
+        got, response_headers, scope = await self.call(app, headers, chain)
+        assert got == status
+        if status == 200:
+            assert scope["clientauth.token"].claims["sub"] == "rs-client"
+            return
+        challenge = response_headers[b"www-authenticate"]
+        assert challenge.startswith(b'Bearer realm="clientauth"')
+        if error is None:
+            assert b"error=" not in challenge  # RFC 6750 3.1: no error code without a token
+        else:
+            assert b'error="invalid_token"' in challenge
+
+    def test_wsgi_bound_token(self, setup: dict[str, Any]) -> None:
+        """The WSGI resource-server middleware accepts a bound token over mod_wsgi's cert."""
+        app = clientauth.wsgi.BoundTokenMiddleware(echo_wsgi, verify_token=setup["verify"])
+        statuses: list[str] = []
+        for token in ("bound", "bound_other"):
+            environ = {"PATH_INFO": "/", "HTTP_AUTHORIZATION": f"Bearer {setup[token]}",
+                       "SSL_CLIENT_CERT": setup["mine"].pem, "REMOTE_ADDR": "127.0.0.1"}
+            app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        assert statuses == ["200 OK", "401 Unauthorized"]

@@ -7,8 +7,8 @@ import hmac
 import urllib.parse
 
 import pytest
-from certs import Issued, Pki
 
+from certs import Issued, Pki
 from clientauth import ClientRequest, ConfigurationError, Failure, Notice
 from clientauth.forwarded import (
     DEFAULT_CHAIN_HEADERS,
@@ -16,8 +16,8 @@ from clientauth.forwarded import (
     FORMATS,
     ForwardedCertificates,
     ForwardedOutcome,
+    _policy,
 )
-from clientauth.forwarded import _policy
 
 SECRET = "s3cr3t-proxy-token-0123456789"
 

@@ -7,7 +7,8 @@ ASGI/WSGI adapters -- behind one result type, :class:`AuthResult`.
 
 from __future__ import annotations
 
-from . import asgi, wsgi
+from . import asgi as asgi  # clientauth.asgi.ClientAuthMiddleware without a second import
+from . import wsgi as wsgi
 from ._version import __version__
 from .authenticator import Authenticator, CertificateVerifier
 from .binding import (

@@ -20,6 +20,7 @@ __all__ = [
     "error_response",
     "is_form",
     "parse_form",
+    "token_error_response",
 ]
 
 DEFAULT_MAX_BODY_SIZE = 64 * 1024
@@ -35,7 +36,6 @@ _DESCRIPTIONS = {
     "invalid_request": "The request carries malformed or more than one set of client credentials.",
     "invalid_client": "Client authentication failed.",
     "unauthorized_client": "The client is not authorized for this request.",
-    "invalid_token": "The access token is not valid or not bound to the client certificate.",
 }
 
 ErrorResponse = tuple[int, list[tuple[str, str]], bytes]
@@ -97,26 +97,31 @@ def error_response(result: AuthResult, *, realm: str) -> ErrorResponse:
         ("cache-control", "no-store"),
         ("pragma", "no-cache"),
     ]
-    if status == 401:
-        # RFC 6749 5.2: a client that tried the Authorization header gets 401 with a
-        # WWW-Authenticate challenge for the scheme it used.
-        if result.source == "authorization":
-            headers.append(("www-authenticate", f'Basic realm="{realm}"'))
+    # RFC 6749 5.2: a client that tried the Authorization header gets 401 with a
+    # WWW-Authenticate challenge for the scheme it used.
+    if status == 401 and result.source == "authorization":
+        headers.append(("www-authenticate", f'Basic realm="{realm}"'))
     body = json.dumps({"error": error, "error_description": _DESCRIPTIONS[error]}).encode()
     return status, headers, body
 
 
-def invalid_token_response(*, realm: str, description: str | None = None) -> ErrorResponse:
-    """401 ``invalid_token`` with the RFC 6750 section 3 Bearer challenge."""
-    desc = description or _DESCRIPTIONS["invalid_token"]
-    challenge = f'Bearer realm="{realm}", error="invalid_token", error_description="{desc}"'
+def token_error_response(
+    *, realm: str, status: int, error: str | None, description: str
+) -> ErrorResponse:
+    """RFC 6750 section 3: a Bearer challenge; without ``error`` when no token was sent."""
+    # The description goes inside a quoted-string: keep it to printable ASCII, no quotes.
+    desc = "".join(c for c in description if c.isascii() and c.isprintable() and c not in '"\\')
+    desc = desc[:200]
+    challenge = f'Bearer realm="{realm}"'
+    if error:
+        challenge += f', error="{error}", error_description="{desc}"'
     headers = [
         ("content-type", "application/json"),
         ("cache-control", "no-store"),
         ("www-authenticate", challenge),
     ]
-    body = json.dumps({"error": "invalid_token", "error_description": desc}).encode()
-    return 401, headers, body
+    payload = {"error": error, "error_description": desc} if error else {}
+    return status, headers, json.dumps(payload).encode()
 
 
 def payload_too_large() -> ErrorResponse:

@@ -28,13 +28,24 @@ from ._http import (
     is_form,
     parse_form,
     payload_too_large,
+    token_error_response,
 )
 from .authenticator import Authenticator
 from .exceptions import ConfigurationError
+from .forwarded import ForwardedCertificates
 from .request import ClientRequest
+from .resource import BoundTokenGuard, TokenVerifier
 from .result import AuthResult
 
-__all__ = ["ASGIApp", "ClientAuthMiddleware", "Message", "Receive", "Scope", "Send"]
+__all__ = [
+    "ASGIApp",
+    "BoundTokenMiddleware",
+    "ClientAuthMiddleware",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+]
 
 # Our own aliases instead of a framework's types (STYLE.md 7).
 Scope = MutableMapping[str, Any]
@@ -45,6 +56,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 OnError = Callable[[Scope, AuthResult], ASGIApp]
 
 SCOPE_KEY = "clientauth"
+TOKEN_SCOPE_KEY = "clientauth.token"
 
 
 class ClientAuthMiddleware:
@@ -125,6 +137,61 @@ class ClientAuthMiddleware:
             else:
                 await _respond(send, error_response(result, realm=self._realm))
             return
+        await self.app(scope, receive, send)
+
+
+class BoundTokenMiddleware:
+    """Resource-server mode (RFC 8705 section 3): every guarded request needs a Bearer token
+    that ``verify_token`` accepts and that is bound to the request's client certificate.
+
+    The certificate comes from the ASGI TLS extension, or from a trusted proxy's header when
+    ``forwarded`` is given. Refusals are 401 with an RFC 6750 ``WWW-Authenticate: Bearer``
+    challenge (``invalid_token``), or 400 for a request with two Authorization headers. The
+    accepted claims go into ``scope["clientauth.token"]`` (and ``request.state``).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        verify_token: TokenVerifier,
+        forwarded: ForwardedCertificates | None = None,
+        require_binding: bool = True,
+        paths: Iterable[str] | None = None,
+        realm: str = "clientauth",
+        threaded: bool = False,
+    ) -> None:
+        self.app = app
+        self._guard = BoundTokenGuard(
+            verify_token, forwarded=forwarded, require_binding=require_binding
+        )
+        self._paths = PathMatcher(paths)
+        self._realm = check_realm(realm)
+        self._threaded = bool(threaded)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._paths(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        tls = (scope.get("extensions") or {}).get("tls") or {}
+        request = ClientRequest(
+            scope.get("headers") or (),
+            peer=client[0] if client else None,
+            tls_chain=tls.get("client_cert_chain") or (),
+        )
+        if self._threaded:
+            check = await asyncio.to_thread(self._guard.check, request)
+        else:
+            check = self._guard.check(request)
+        if not check.ok:
+            await _respond(send, token_error_response(
+                realm=self._realm, status=check.status, error=check.error,
+                description=check.description,
+            ))
+            return
+        scope[TOKEN_SCOPE_KEY] = check
+        scope.setdefault("state", {})[TOKEN_SCOPE_KEY] = check
         await self.app(scope, receive, send)
 
 

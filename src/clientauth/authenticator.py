@@ -29,7 +29,7 @@ from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
 from .revocation import RevocationChecker
 from .secret import DUMMY_HASH, MAX_SECRET_LENGTH, SecretHash
 
-__all__ = ["Authenticator", "CertificateVerifier"]
+__all__ = ["Authenticator", "CertificateVerifier", "PresentedChain", "read_certificates"]
 
 logger = logging.getLogger("clientauth")
 
@@ -43,7 +43,9 @@ class CertificateVerifier(Protocol):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Certificates:
+class PresentedChain:
+    """The client certificate chain a request presented, and where it came from."""
+
     chain: tuple[x509.Certificate, ...] = ()
     source: str | None = None
     thumbprint: str | None = None
@@ -290,35 +292,8 @@ class Authenticator:
             return context.fail(check.failure, check.detail, client=client, method=method)
         return context.succeed(client, method, expires_at=check.expires_at, chain=check.chain)
 
-    def _certificates(self, request: ClientRequest) -> _Certificates | AuthResult:
-        notices: tuple[Notice, ...] = ()
-        if self._forwarded is not None:
-            outcome = self._forwarded.extract(request)
-            notices = outcome.notices
-            if outcome.failure is not None:
-                return AuthResult.failed(
-                    outcome.failure, outcome.detail, source=outcome.source, notices=notices
-                )
-            if outcome.chain:
-                return _Certificates(
-                    outcome.chain,
-                    outcome.source,
-                    certificate_thumbprint(outcome.chain[0]),
-                    notices,
-                    outcome.proxy_verified,
-                )
-        if request.tls_chain:
-            try:
-                chain = load_certificates(request.tls_chain)
-            except ParseError as exc:
-                return AuthResult.failed(
-                    Failure.MALFORMED_CERTIFICATE,
-                    f"TLS client certificate: {exc.reason}",
-                    source="tls",
-                    notices=notices,
-                )
-            return _Certificates(chain, "tls", certificate_thumbprint(chain[0]), notices)
-        return _Certificates(notices=notices)
+    def _certificates(self, request: ClientRequest) -> PresentedChain | AuthResult:
+        return read_certificates(request, self._forwarded)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -326,7 +301,7 @@ class _Context:
     """What one request presented; builds its results."""
 
     presented: Presented
-    certs: _Certificates
+    certs: PresentedChain
 
     def fail(
         self,
@@ -388,6 +363,42 @@ _DUMMY_CLIENTS = {
     for method in AuthMethod
     if method.uses_secret
 }
+
+
+def read_certificates(
+    request: ClientRequest, forwarded: ForwardedCertificates | None
+) -> PresentedChain | AuthResult:
+    """The client certificate chain of a request: from a trusted proxy's header when
+    ``forwarded`` is configured and the header is there, else from the server's own TLS
+    handshake. A failed :class:`AuthResult` when what was presented is unusable."""
+    notices: tuple[Notice, ...] = ()
+    if forwarded is not None:
+        outcome = forwarded.extract(request)
+        notices = outcome.notices
+        if outcome.failure is not None:
+            return AuthResult.failed(
+                outcome.failure, outcome.detail, source=outcome.source, notices=notices
+            )
+        if outcome.chain:
+            return PresentedChain(
+                outcome.chain,
+                outcome.source,
+                certificate_thumbprint(outcome.chain[0]),
+                notices,
+                outcome.proxy_verified,
+            )
+    if request.tls_chain:
+        try:
+            chain = load_certificates(request.tls_chain)
+        except ParseError as exc:
+            return AuthResult.failed(
+                Failure.MALFORMED_CERTIFICATE,
+                f"TLS client certificate: {exc.reason}",
+                source="tls",
+                notices=notices,
+            )
+        return PresentedChain(chain, "tls", certificate_thumbprint(chain[0]), notices)
+    return PresentedChain(notices=notices)
 
 
 def _check_proxy_verified(

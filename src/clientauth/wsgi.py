@@ -29,13 +29,22 @@ from ._http import (
     is_form,
     parse_form,
     payload_too_large,
+    token_error_response,
 )
 from .authenticator import Authenticator
 from .exceptions import ConfigurationError
+from .forwarded import ForwardedCertificates
 from .request import ClientRequest
+from .resource import BoundTokenGuard, TokenVerifier
 from .result import AuthResult
 
-__all__ = ["ClientAuthMiddleware", "StartResponse", "WSGIApp", "WSGIEnviron"]
+__all__ = [
+    "BoundTokenMiddleware",
+    "ClientAuthMiddleware",
+    "StartResponse",
+    "WSGIApp",
+    "WSGIEnviron",
+]
 
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -43,6 +52,7 @@ WSGIApp = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
 OnError = Callable[[WSGIEnviron, AuthResult], WSGIApp]
 
 ENVIRON_KEY = "clientauth"
+TOKEN_ENVIRON_KEY = "clientauth.token"
 _MAX_CHAIN_VARIABLES = 10
 
 
@@ -114,14 +124,57 @@ class ClientAuthMiddleware:
         return self.app(environ, start_response)
 
     def _headers(self, environ: WSGIEnviron) -> list[tuple[str, str]]:
-        headers = []
-        for key, value in environ.items():
-            if key.startswith("HTTP_") and isinstance(value, str):
-                name = key[5:].lower().replace("_", "-")
-                headers.append((self._renames.get(name, name), value))
-        if environ.get("CONTENT_TYPE"):
-            headers.append(("content-type", environ["CONTENT_TYPE"]))
-        return headers
+        return _environ_headers(environ, self._renames)
+
+
+class BoundTokenMiddleware:
+    """Resource-server mode for WSGI; see :class:`clientauth.asgi.BoundTokenMiddleware`.
+    Accepted claims go into ``environ["clientauth.token"]``."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        verify_token: TokenVerifier,
+        forwarded: ForwardedCertificates | None = None,
+        require_binding: bool = True,
+        paths: Iterable[str] | None = None,
+        realm: str = "clientauth",
+    ) -> None:
+        self.app = app
+        self._guard = BoundTokenGuard(
+            verify_token, forwarded=forwarded, require_binding=require_binding
+        )
+        self._paths = PathMatcher(paths)
+        self._realm = check_realm(realm)
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        if not self._paths(environ.get("PATH_INFO", "") or "/"):
+            return self.app(environ, start_response)
+        request = ClientRequest(
+            _environ_headers(environ, {}),
+            peer=environ.get("REMOTE_ADDR") or None,
+            tls_chain=_mod_wsgi_chain(environ),
+        )
+        check = self._guard.check(request)
+        if not check.ok:
+            return _respond(start_response, token_error_response(
+                realm=self._realm, status=check.status, error=check.error,
+                description=check.description,
+            ))
+        environ[TOKEN_ENVIRON_KEY] = check
+        return self.app(environ, start_response)
+
+
+def _environ_headers(environ: WSGIEnviron, renames: dict[str, str]) -> list[tuple[str, str]]:
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and isinstance(value, str):
+            name = key[5:].lower().replace("_", "-")
+            headers.append((renames.get(name, name), value))
+    if environ.get("CONTENT_TYPE"):
+        headers.append(("content-type", environ["CONTENT_TYPE"]))
+    return headers
 
 
 def _mod_wsgi_chain(environ: WSGIEnviron) -> list[str]:
@@ -156,7 +209,7 @@ def _read_body(environ: WSGIEnviron, limit: int) -> bytes | None:
 
 def _respond(start_response: StartResponse, response: ErrorResponse) -> list[bytes]:
     status, headers, body = response
-    reason = {400: "Bad Request", 401: "Unauthorized", 413: "Content Too Large"}[status]
+    reason = {400: "Bad Request", 401: "Unauthorized", 413: "Content Too Large"}.get(status, "")
     start_response(f"{status} {reason}", [*headers, ("content-length", str(len(body)))])
     return [body]
 

@@ -47,6 +47,11 @@ _PAIR = re.compile(
 _ESCAPE = re.compile(r'\\(["\\])')
 _SHA256 = hashes.SHA256()
 
+MAX_PAIRS = 512
+"""Most key=value pairs read from one XFCC value (all elements). Real ones hold a handful per
+hop, ``DNS`` / ``URI`` repeating once per SAN; the cap bounds work on a trusted proxy's
+pathological header (16K pairs would take ~70 ms)."""
+
 Pair = tuple[str, str, int]
 """``(lowercased key, unescaped value, offset of the value in the header)``."""
 
@@ -54,8 +59,11 @@ Pair = tuple[str, str, int]
 def split_elements(text: str, offset: int = 0) -> list[list[Pair]]:
     """Elements of an XFCC value, each a list of pairs in order. ``text`` must be non-empty."""
     elements: list[list[Pair]] = [[]]
-    pos, end = 0, len(text)
+    pos, end, count = 0, len(text), 0
     while True:
+        count += 1
+        if count > MAX_PAIRS:
+            raise ForwardedHeaderError(f"more than {MAX_PAIRS} key=value pairs", format=FORMAT)
         match = _PAIR.match(text, pos)
         if match is None:
             raise ForwardedHeaderError("expected key=value", format=FORMAT, position=offset + pos)

@@ -32,6 +32,9 @@ FORMAT = "rfc9440"
 # A byte sequence with canonical, padded base64: what every proxy emits.
 _FAST_ITEM = re.compile(r":((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?):")
 _LIST_SEPARATOR = re.compile(r"[ \t]*,[ \t]*")
+_MAX_SEMICOLONS = 256
+"""Parameters are ignored, so thousands of them are only work: a value with more ``;`` than
+this is refused before the (pure-Python) structured-field parser sees it."""
 
 
 def parse(value: str, chain: list[str] | None) -> list[x509.Certificate]:
@@ -106,6 +109,8 @@ def _parse_list(text: str) -> list[bytes]:
 
 
 def _sf_parse(text: str, tltype: str, lead: int) -> http_sf.StructuredType:
+    if text.count(";") > _MAX_SEMICOLONS:
+        raise ForwardedHeaderError("too many parameters", format=FORMAT)
     if not text.isascii():
         # RFC 9651 section 4.2: a field value with non-ASCII octets fails parsing.
         position = next(i for i, ch in enumerate(text) if not ch.isascii())
