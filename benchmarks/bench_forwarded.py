@@ -59,7 +59,7 @@ def cases(key: str) -> list[tuple[str, str, Callable[[], object], Callable[[], o
     b64 = _b64(der)
 
     def apache_naive() -> object:
-        body = apache.split("-----")[2]
+        body = apache.split("-----")[2].strip()
         return load_pem(("-----BEGIN CERTIFICATE-----\n" + body.replace(" ", "\n")
                          + "\n-----END CERTIFICATE-----\n").encode())
 

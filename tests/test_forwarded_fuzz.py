@@ -174,3 +174,30 @@ class TestPolicyNeverRaises:
         outcome = policy.extract(ClientRequest(headers, peer=peer))
         assert outcome.source == f"forwarded:{fmt}"
         assert all(isinstance(c, x509.Certificate) for c in outcome.chain)
+
+
+class TestFastPathsAgreeWithReference:
+    @FUZZ
+    @given(inner=st.text(alphabet="AB+/=:9 ", max_size=24))
+    def test_sf_binary_fast_path(self, inner: str) -> None:
+        """Whatever the C fast path accepts, http_sf (RFC 9651) decodes to the same bytes."""
+        import http_sf
+
+        from clientauth.forwarded._rfc9440 import _fast_binary
+
+        text = f":{inner}:"
+        fast = _fast_binary(text)
+        if fast is not None:
+            assert http_sf.parse(text.encode("ascii"), tltype="item") == (fast, {})
+
+    @FUZZ
+    @given(text=st.text(alphabet="%0AaBb2F3D5+/=x \n", max_size=40))
+    def test_percent_decode(self, text: str) -> None:
+        """percent_decode equals strict unquote_to_bytes on every input it accepts."""
+        from clientauth.forwarded._common import percent_decode
+
+        try:
+            decoded = percent_decode(text, "nginx")
+        except ForwardedHeaderError:
+            return
+        assert decoded.encode("ascii") == urllib.parse.unquote_to_bytes(text)

@@ -119,6 +119,13 @@ class TestContract:
         with pytest.raises(clientauth.ParseError):
             RegisteredName.parse(field, "")
 
+    @pytest.mark.parametrize("value", ["", "CN=a\x00", "CN=" + "a" * MAX_NAME_LENGTH, "CN=a,"])
+    def test_dn_field_raises_distinguished_name_error(self, value: str) -> None:
+        """Every refusal of a subject DN registration is a DistinguishedNameError, including
+        the checks made before parsing (empty, too long, control characters)."""
+        with pytest.raises(clientauth.DistinguishedNameError):
+            RegisteredName.parse(DN, value)
+
     @pytest.mark.parametrize("field", NAME_FIELDS)
     def test_non_string_refused(self, field: str) -> None:
         """A non-string value is a ParseError (JSON may hold numbers or lists)."""

@@ -7,9 +7,12 @@ ASGI/WSGI adapters -- behind one result type, :class:`AuthResult`.
 
 from __future__ import annotations
 
+import logging as _logging
+
 from . import asgi as asgi  # clientauth.asgi.ClientAuthMiddleware without a second import
 from . import wsgi as wsgi
 from ._version import __version__
+from .audit import AuditEvent
 from .authenticator import Authenticator, CertificateVerifier
 from .binding import (
     bind_claims,
@@ -41,7 +44,12 @@ from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
 from .revocation import RevocationChecker, RevocationMode
 from .secret import generate_secret, hash_secret
 
+# A library never configures logging; without this, Python's last-resort handler would print
+# every refused client (WARNING) to stderr.
+_logging.getLogger("clientauth").addHandler(_logging.NullHandler())
+
 __all__ = [
+    "AuditEvent",
     "AuthMethod",
     "AuthResult",
     "Authenticator",

@@ -10,14 +10,15 @@ because "the registry is unavailable" must not be reported as "the client is unk
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from cryptography import x509
 
+from . import audit
 from ._x509 import CertificateLike, certificate_thumbprint, load_certificates
+from .audit import AuditEvent, AuditHook
 from .clients import Client, ClientRegistry, StoredSecret
 from .exceptions import ConfigurationError, CredentialsError, ParseError
 from .forwarded import ForwardedCertificates
@@ -30,9 +31,6 @@ from .revocation import RevocationChecker
 from .secret import DUMMY_HASH, MAX_SECRET_LENGTH, SecretHash
 
 __all__ = ["Authenticator", "CertificateVerifier", "PresentedChain", "read_certificates"]
-
-logger = logging.getLogger("clientauth")
-
 
 class CertificateVerifier(Protocol):
     """What the authenticator needs from a certificate verifier (PKI or pinned)."""
@@ -67,6 +65,11 @@ class Authenticator:
     query string (RFC 6749 2.3.1 forbids it: opt in only for legacy clients).
     ``identify_by_certificate`` lets a request without ``client_id`` be matched to a client by
     its certificate's registered name or pin.
+
+    ``audit`` receives one :class:`~clientauth.audit.AuditEvent` per authentication (events
+    also go to the ``clientauth.audit`` logger); a success whose credential expires within
+    ``expiry_warning`` (default 14 days; ``None`` disables) adds a ``credential_expiring``
+    event.
     """
 
     def __init__(
@@ -83,6 +86,8 @@ class Authenticator:
         pinned: CertificateVerifier | None = None,
         jwks: JwksFetcher | None = None,
         check_pinned_validity: bool = True,
+        audit: AuditHook | None = None,
+        expiry_warning: timedelta | None = timedelta(days=14),
         id_header: str | None = "client_id",
         secret_header: str | None = "client_secret",
         allow_query_credentials: bool = False,
@@ -101,6 +106,14 @@ class Authenticator:
         )
         self._forwarded = forwarded
         self._identify_by_certificate = bool(identify_by_certificate)
+        if audit is not None and not callable(audit):
+            raise ConfigurationError("audit must be a callable taking an AuditEvent")
+        if expiry_warning is not None and (
+            not isinstance(expiry_warning, timedelta) or expiry_warning < timedelta(0)
+        ):
+            raise ConfigurationError("expiry_warning must be a non-negative timedelta or None")
+        self._audit = audit
+        self._expiry_warning = expiry_warning
         if pki is not None and (trust_anchors or intermediates or revocation is not None):
             raise ConfigurationError(
                 "pass trust_anchors/intermediates/revocation to your own pki verifier, not both"
@@ -136,19 +149,21 @@ class Authenticator:
         if not isinstance(request, ClientRequest):
             raise ConfigurationError("authenticate() takes a clientauth.ClientRequest")
         result = self._authenticate(request)
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "client authentication %s",
-                "succeeded" if result.ok else "failed",
-                extra={
-                    "clientauth_client_id": result.client_id,
-                    "clientauth_method": result.method,
-                    "clientauth_failure": result.failure,
-                    "clientauth_source": result.source,
-                    "clientauth_thumbprint": result.thumbprint,
-                    "clientauth_peer": request.peer,
-                },
-            )
+        if audit.wanted(self._audit, result.ok):
+            now = self._now()
+            audit.emit(AuditEvent.from_result(result, peer=request.peer, time=now), self._audit)
+            if (
+                result.ok
+                and result.expires_at is not None
+                and self._expiry_warning is not None
+                and result.expires_at - now <= self._expiry_warning
+            ):
+                audit.emit(
+                    AuditEvent.from_result(
+                        result, peer=request.peer, time=now, event="credential_expiring"
+                    ),
+                    self._audit,
+                )
         return result
 
     def _authenticate(self, request: ClientRequest) -> AuthResult:

@@ -106,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run every method on an in-memory registry")
     demo.set_defaults(func=_cmd_demo)
+
+    from ._cli_clients import register  # noqa: PLC0415 - the `client` lifecycle commands
+
+    register(sub)
     return parser
 
 

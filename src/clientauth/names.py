@@ -809,15 +809,17 @@ class RegisteredName:
         compute = _REGISTERED_KEY.get(field)
         if compute is None:
             raise ParseError("unknown name field; expected one of " + ", ".join(NAME_FIELDS))
+        # DN problems are DistinguishedNameErrors however early they are found.
+        error = DistinguishedNameError if field == _SUBJECT_DN else ParseError
         if not isinstance(value, str):
-            raise ParseError(f"a registered name must be a string, not {type(value).__name__}")
+            raise error(f"a registered name must be a string, not {type(value).__name__}")
         if not value:
-            raise ParseError("a registered name must not be empty")
+            raise error("a registered name must not be empty", position=0)
         if len(value) > MAX_NAME_LENGTH:
-            raise ParseError(f"a registered name must be at most {MAX_NAME_LENGTH} characters")
+            raise error(f"a registered name must be at most {MAX_NAME_LENGTH} characters")
         bad = _bad_char_at(value)
         if bad is not None:
-            raise ParseError(
+            raise error(
                 "a registered name must not hold control, invisible, private-use or "
                 "unassigned characters",
                 position=bad,

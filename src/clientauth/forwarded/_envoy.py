@@ -38,11 +38,13 @@ __all__ = ["FORMAT", "parse", "split_elements"]
 
 FORMAT = "envoy"
 
-# One key=value pair. A quoted value is "..." with backslash escapes; the alternatives of
-# the repeated group start with different characters, so matching is linear. An unquoted
-# value stops at a separator or a quote (a quote there is an error, found by the caller).
+# One key=value pair. A quoted value is "..." with backslash escapes, read in runs; the
+# possessive quantifiers (Python 3.11) forbid backtracking into a run, so an unterminated
+# quote fails in linear time. An unquoted value stops at a separator or a quote (a quote
+# there is an error, reported by the caller).
 _PAIR = re.compile(
-    r'[ \t]*([^=,;"]+?)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^,;"]*))[ \t]*', re.DOTALL
+    r'[ \t]*+([^=,;"]+?)[ \t]*=[ \t]*+(?:"((?:[^"\\]++|\\.)*+)"|([^,;"]*+))[ \t]*+',
+    re.DOTALL,
 )
 _ESCAPE = re.compile(r'\\(["\\])')
 _SHA256 = hashes.SHA256()

@@ -1,0 +1,114 @@
+"""Audit events: one structured record per authentication, and expiry warnings.
+
+Every :meth:`~clientauth.Authenticator.authenticate` call emits exactly one
+``authentication`` event; a success whose credential (secret or certificate) expires within
+the authenticator's ``expiry_warning`` window also emits a ``credential_expiring`` event, so
+operators can chase rotation before clients break.
+
+Events go to standard logging -- logger ``clientauth.audit``, ``INFO`` for successes,
+``WARNING`` for failures and expiry warnings, with the fields as ``extra`` attributes
+(``record.clientauth_client_id``, ...) and the whole event as ``record.clientauth_audit`` --
+and to an optional hook, ``Authenticator(..., audit=callable)``, to send them elsewhere.
+No event ever carries a secret or a secret hash: there is no field for one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+from .result import AuthResult
+
+__all__ = ["AUDIT_LOGGER", "AuditEvent", "AuditHook"]
+
+AUDIT_LOGGER = "clientauth.audit"
+
+EventKind = Literal["authentication", "credential_expiring"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One audit record. ``source`` says how the credential arrived: ``tls`` (direct),
+    ``forwarded:<format>`` (which proxy format), ``authorization`` / ``form`` / ``headers``
+    / ``query`` (secrets)."""
+
+    event: EventKind
+    time: datetime
+    ok: bool
+    client_id: str | None
+    method: str | None
+    failure: str | None
+    error: str | None
+    thumbprint: str | None
+    source: str | None
+    peer: str | None
+    expires_at: datetime | None
+    notices: tuple[str, ...] = ()
+
+    @classmethod
+    def from_result(
+        cls, result: AuthResult, *, peer: str | None, time: datetime,
+        event: EventKind = "authentication",
+    ) -> AuditEvent:
+        return cls(
+            event=event,
+            time=time,
+            ok=result.ok,
+            client_id=result.client_id,
+            method=result.method.value if result.method else None,
+            failure=result.failure.value if result.failure else None,
+            error=result.error,
+            thumbprint=result.thumbprint,
+            source=result.source,
+            peer=peer,
+            expires_at=result.expires_at,
+            notices=tuple(n.value for n in result.notices),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (times in ISO 8601)."""
+        out = dataclasses.asdict(self)
+        out["time"] = self.time.isoformat()
+        out["expires_at"] = self.expires_at.isoformat() if self.expires_at else None
+        out["notices"] = list(self.notices)
+        return out
+
+    def message(self) -> str:
+        if self.event == "credential_expiring":
+            return (f"client {self.client_id!r} authenticated with a credential expiring "
+                    f"{self.expires_at.isoformat() if self.expires_at else '?'}")
+        if self.ok:
+            return f"client {self.client_id!r} authenticated ({self.method}, {self.source})"
+        who = f"client {self.client_id!r}" if self.client_id else "unidentified client"
+        return f"{who} refused: {self.failure} ({self.source or 'no credentials'})"
+
+
+AuditHook = Callable[[AuditEvent], object]
+
+_logger = logging.getLogger(AUDIT_LOGGER)
+
+
+def emit(event: AuditEvent, hook: AuditHook | None) -> None:
+    """Log ``event`` and pass it to ``hook``. A failing hook is logged, never raised: an audit
+    sink that is down must not turn into refused (or accepted) clients."""
+    level = logging.INFO if event.ok and event.event == "authentication" else logging.WARNING
+    if _logger.isEnabledFor(level):
+        fields = event.as_dict()
+        _logger.log(
+            level,
+            event.message(),
+            extra={"clientauth_audit": fields, **{f"clientauth_{k}": v for k, v in fields.items()}},
+        )
+    if hook is not None:
+        try:
+            hook(event)
+        except Exception:  # a broken sink must not change the outcome (see docstring)
+            _logger.exception("clientauth audit hook failed")
+
+
+def wanted(hook: AuditHook | None, ok: bool) -> bool:
+    """Whether building an event is worth it (hot path: skip when nobody listens)."""
+    return hook is not None or _logger.isEnabledFor(logging.INFO if ok else logging.WARNING)
