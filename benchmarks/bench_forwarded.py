@@ -53,37 +53,72 @@ def cases(key: str) -> list[tuple[str, str, Callable[[], object], Callable[[], o
     rfc = f":{_b64(der)}:"
     nginx = urllib.parse.quote(pem, safe="")
     apache = pem.replace("\n", " ")
-    xfcc = (f"By=spiffe://mesh/gw;Hash={hashlib.sha256(der).hexdigest()};"
-            f'Cert="{_envoy(pem)}";Subject="CN=bench-client";URI=spiffe://mesh/client')
+    xfcc = (
+        f"By=spiffe://mesh/gw;Hash={hashlib.sha256(der).hexdigest()};"
+        f'Cert="{_envoy(pem)}";Subject="CN=bench-client";URI=spiffe://mesh/client'
+    )
     alb = urllib.parse.quote(pem, safe="+=/")
     b64 = _b64(der)
 
     def apache_naive() -> object:
         body = apache.split("-----")[2].strip()
-        return load_pem(("-----BEGIN CERTIFICATE-----\n" + body.replace(" ", "\n")
-                         + "\n-----END CERTIFICATE-----\n").encode())
+        return load_pem(
+            (
+                "-----BEGIN CERTIFICATE-----\n"
+                + body.replace(" ", "\n")
+                + "\n-----END CERTIFICATE-----\n"
+            ).encode()
+        )
 
     def envoy_naive() -> object:
         start = xfcc.index('Cert="') + 6
-        return load_pem(urllib.parse.unquote(xfcc[start:xfcc.index('"', start)]).encode())
+        return load_pem(urllib.parse.unquote(xfcc[start : xfcc.index('"', start)]).encode())
 
     return [
-        ("rfc9440", "der", lambda: parse_forwarded("rfc9440", rfc),
-         lambda: load_der(base64.b64decode(rfc[1:-1]))),
-        ("nginx", "pem", lambda: parse_forwarded("nginx", nginx),
-         lambda: load_pem(urllib.parse.unquote(nginx).encode())),
-        ("haproxy", "der", lambda: parse_forwarded("haproxy", b64),
-         lambda: load_der(base64.b64decode(b64))),
+        (
+            "rfc9440",
+            "der",
+            lambda: parse_forwarded("rfc9440", rfc),
+            lambda: load_der(base64.b64decode(rfc[1:-1])),
+        ),
+        (
+            "nginx",
+            "pem",
+            lambda: parse_forwarded("nginx", nginx),
+            lambda: load_pem(urllib.parse.unquote(nginx).encode()),
+        ),
+        (
+            "haproxy",
+            "der",
+            lambda: parse_forwarded("haproxy", b64),
+            lambda: load_der(base64.b64decode(b64)),
+        ),
         ("apache", "pem", lambda: parse_forwarded("apache", apache), apache_naive),
         ("envoy", "pem", lambda: parse_forwarded("envoy", xfcc), envoy_naive),
-        ("traefik", "der", lambda: parse_forwarded("traefik", b64),
-         lambda: [load_der(base64.b64decode(p)) for p in b64.split(",")]),
-        ("aws-alb", "pem", lambda: parse_forwarded("aws-alb", alb),
-         lambda: load_pem(urllib.parse.unquote(alb).encode())),
-        ("caddy", "der", lambda: parse_forwarded("caddy", b64),
-         lambda: load_der(base64.b64decode(b64))),
-        ("azure", "der", lambda: parse_forwarded("azure", b64),
-         lambda: load_der(base64.b64decode(b64))),
+        (
+            "traefik",
+            "der",
+            lambda: parse_forwarded("traefik", b64),
+            lambda: [load_der(base64.b64decode(p)) for p in b64.split(",")],
+        ),
+        (
+            "aws-alb",
+            "pem",
+            lambda: parse_forwarded("aws-alb", alb),
+            lambda: load_pem(urllib.parse.unquote(alb).encode()),
+        ),
+        (
+            "caddy",
+            "der",
+            lambda: parse_forwarded("caddy", b64),
+            lambda: load_der(base64.b64decode(b64)),
+        ),
+        (
+            "azure",
+            "der",
+            lambda: parse_forwarded("azure", b64),
+            lambda: load_der(base64.b64decode(b64)),
+        ),
     ], {"der": lambda: load_der(der), "pem": lambda: load_pem(pem_b)}
 
 
@@ -100,14 +135,18 @@ def main() -> None:
     for key in ("ec", "rsa"):
         rows, bare = cases(key)
         bare_us = {kind: median_us(f, args.number, args.rounds) for kind, f in bare.items()}
-        print(f"\n{key.upper()} leaf  (bare DER load {bare_us['der']:.2f} us, "
-              f"bare PEM load {bare_us['pem']:.2f} us)")
+        print(
+            f"\n{key.upper()} leaf  (bare DER load {bare_us['der']:.2f} us, "
+            f"bare PEM load {bare_us['pem']:.2f} us)"
+        )
         print(f"{'format':<9} {'ours us':>8} {'naive us':>9} {'vs naive':>9} {'vs bare':>8}")
         for fmt, kind, ours, naive in rows:
             ours_us = median_us(ours, args.number, args.rounds)
             naive_us = median_us(naive, args.number, args.rounds)
-            print(f"{fmt:<9} {ours_us:8.2f} {naive_us:9.2f} {ours_us / naive_us:8.2f}x "
-                  f"{ours_us / bare_us[kind]:7.2f}x  ({kind})")
+            print(
+                f"{fmt:<9} {ours_us:8.2f} {naive_us:9.2f} {ours_us / naive_us:8.2f}x "
+                f"{ours_us / bare_us[kind]:7.2f}x  ({kind})"
+            )
 
 
 if __name__ == "__main__":

@@ -45,12 +45,15 @@ def main() -> None:
     pki = Pki.create()
     leaf = pki.leaf("client-1", org="Acme", san_dns=["client-1.example"])  # raw needs a SAN
     chain = [leaf.cert, pki.intermediate.cert]
-    client = clientauth.Client.from_metadata({
-        "client_id": "c1", "token_endpoint_auth_method": "tls_client_auth",
-        "tls_client_auth_subject_dn": "CN=client-1,O=Acme"})
+    client = clientauth.Client.from_metadata(
+        {
+            "client_id": "c1",
+            "token_endpoint_auth_method": "tls_client_auth",
+            "tls_client_auth_subject_dn": "CN=client-1,O=Acme",
+        }
+    )
 
-    raw = (v.PolicyBuilder().store(v.Store([pki.root.cert])).time(NOW)
-           .build_client_verifier())
+    raw = v.PolicyBuilder().store(v.Store([pki.root.cert])).time(NOW).build_client_verifier()
     cold = PKIVerifier([pki.root.cert], now=clock(NOW), cache_size=0)
     warm = PKIVerifier([pki.root.cert], now=clock(NOW))
     assert cold.verify(chain, client).ok
@@ -67,19 +70,24 @@ def main() -> None:
     a_leaf = asn1_x509.Certificate.load(leaf.der)
 
     def pyhanko() -> None:
-        ctx = ValidationContext(trust_roots=[a_root], other_certs=[a_inter], moment=NOW,
-                                revocation_mode="soft-fail")
-        asyncio.run(CertificateValidator(a_leaf, validation_context=ctx).async_validate_usage(
-            {"digital_signature"}, {"client_auth"}))
+        ctx = ValidationContext(
+            trust_roots=[a_root], other_certs=[a_inter], moment=NOW, revocation_mode="soft-fail"
+        )
+        asyncio.run(
+            CertificateValidator(a_leaf, validation_context=ctx).async_validate_usage(
+                {"digital_signature"}, {"client_auth"}
+            )
+        )
 
     results = {
         "raw cryptography ClientVerifier": median_us(
-            lambda: raw.verify(leaf.cert, [pki.intermediate.cert]), number=300),
+            lambda: raw.verify(leaf.cert, [pki.intermediate.cert]), number=300
+        ),
         "PKIVerifier cold (no cache)": median_us(lambda: cold.verify(chain, client), number=300),
-        "PKIVerifier warm (cache hit)": median_us(lambda: warm.verify(chain, client),
-                                                  number=20000),
+        "PKIVerifier warm (cache hit)": median_us(lambda: warm.verify(chain, client), number=20000),
         "PKIVerifier warm, fresh objects": median_us(
-            lambda: warm.verify(next(it), client), number=2000),
+            lambda: warm.verify(next(it), client), number=2000
+        ),
         "pyhanko-certvalidator": median_us(pyhanko, number=30, repeat=5),
     }
     base = results["raw cryptography ClientVerifier"]

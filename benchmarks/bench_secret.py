@@ -41,18 +41,32 @@ def main() -> None:
     assert auth.authenticate(request).ok
 
     rows = [
-        ("bare compare_digest (32 bytes)", per_call(lambda: hmac.compare_digest(digest_a, digest_b),
-                                                    batch=20000)),
+        (
+            "bare compare_digest (32 bytes)",
+            per_call(lambda: hmac.compare_digest(digest_a, digest_b), batch=20000),
+        ),
         ("hash verify (HMAC-SHA256 + compare)", per_call(lambda: parsed.verify(raw), batch=20000)),
-        ("Authenticator.authenticate, Basic, right", per_call(lambda: auth.authenticate(request),
-                                                              batch=5000)),
-        ("Authenticator.authenticate, Basic, wrong", per_call(lambda: auth.authenticate(wrong),
-                                                              batch=5000)),
-        ("Authenticator.authenticate, unknown id", per_call(lambda: auth.authenticate(unknown),
-                                                            batch=5000)),
-        ("ClientRequest + authenticate (adapter cost)", per_call(
-            lambda: auth.authenticate(clientauth.ClientRequest(
-                [("authorization", f"Basic {token}")])), batch=5000)),
+        (
+            "Authenticator.authenticate, Basic, right",
+            per_call(lambda: auth.authenticate(request), batch=5000),
+        ),
+        (
+            "Authenticator.authenticate, Basic, wrong",
+            per_call(lambda: auth.authenticate(wrong), batch=5000),
+        ),
+        (
+            "Authenticator.authenticate, unknown id",
+            per_call(lambda: auth.authenticate(unknown), batch=5000),
+        ),
+        (
+            "ClientRequest + authenticate (adapter cost)",
+            per_call(
+                lambda: auth.authenticate(
+                    clientauth.ClientRequest([("authorization", f"Basic {token}")])
+                ),
+                batch=5000,
+            ),
+        ),
     ]
     for scheme in ("argon2id", "bcrypt"):
         try:
@@ -60,8 +74,12 @@ def main() -> None:
         except clientauth.ConfigurationError as exc:
             rows.append((f"{scheme} verify (not installed: {exc})", float("nan")))
             continue
-        rows.append((f"{scheme} verify (default parameters)",
-                     per_call(lambda s=slow: s.verify(raw), batch=1, rounds=7)))  # type: ignore[misc]
+        rows.append(
+            (
+                f"{scheme} verify (default parameters)",
+                per_call(lambda s=slow: s.verify(raw), batch=1, rounds=7),
+            )
+        )  # type: ignore[misc]
 
     full = rows[2][1]
     print(f"{'measurement':<46}{'median/call':>13}{'x full path':>13}")

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from certs import Pki
 
 import clientauth
+from certs import Pki
 from clientauth import Authenticator
 from clientauth.asgi import ClientAuthMiddleware as ASGIMiddleware
 from clientauth.wsgi import ClientAuthMiddleware as WSGIMiddleware
@@ -337,7 +337,7 @@ class TestBoundToken:
             (None, "mine", True, 401, None),
         ],
     )
-    async def test_outcomes(self, setup: dict[str, Any], token: str | None, cert: str | None,
+    async def test_outcomes(self, setup: dict[str, Any], token: str | None, cert: str | None,  # noqa: PLR0917
                             require: bool, status: int, error: bytes | None) -> None:
         """Each token/certificate combination gets the RFC 6750 status and challenge."""
         app = clientauth.asgi.BoundTokenMiddleware(

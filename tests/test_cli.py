@@ -158,8 +158,16 @@ class TestDemo:
         proc = run("demo")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "UNEXPECTED" not in proc.stdout
-        for word in ("Basic", "mTLS PKI", "self-signed", "nginx", "bound token"):
+        for word in ("Basic", "mTLS PKI", "self-signed", "nginx", "bound token",
+                     "End to end", "413", "forwarded:nginx", 'Bearer realm="clientauth"'):
             assert word in proc.stdout
+        assert " 0 unexpected" in proc.stdout
+
+    def test_in_process_only(self) -> None:
+        """--in-process-only skips the local HTTP server."""
+        code, out = call("demo", "--in-process-only")
+        assert code == 0
+        assert "End to end" not in out
 
     def test_no_command_prints_help(self) -> None:
         """Without a command the CLI prints help and exits 2."""

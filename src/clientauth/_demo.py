@@ -11,6 +11,7 @@ import base64
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 from urllib.parse import quote
 
 from cryptography import x509
@@ -21,14 +22,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ._x509 import certificate_thumbprint
 from .authenticator import Authenticator
 from .binding import bind_claims, check_binding
-from .clients import load_clients
+from .clients import MemoryRegistry, load_clients
 from .exceptions import BindingMismatch
 from .forwarded import ForwardedCertificates
 from .request import ClientRequest
 from .result import AuthResult
 from .secret import generate_secret, hash_secret
 
-__all__ = ["DemoRow", "run_demo"]
+__all__ = ["DemoRow", "run_demo", "run_http_demo"]
 
 DEMO_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -41,10 +42,7 @@ class DemoRow:
     client_id: str | None
     method: str
     outcome: str
-
-    @property
-    def as_expected(self) -> bool:
-        return self.ok == self.expected_ok
+    as_expected: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -106,19 +104,35 @@ def _issue(
     return _Cert(builder.sign((issuer.key if issuer else key), hashes.SHA256()), key)
 
 
-def run_demo() -> list[DemoRow]:
-    """Run every scenario and return one row each (the CLI prints them as a table)."""
+@dataclasses.dataclass(frozen=True)
+class _World:
+    """Everything the demo generates once: secrets, a PKI, pinned certificates, a registry."""
+
+    secret: str
+    rotated_old: str
+    rotated_new: str
+    expired: str
+    odd_secret: str
+    root: _Cert
+    inter: _Cert
+    leaf: _Cert
+    expired_leaf: _Cert
+    rogue_root: _Cert
+    rogue_leaf: _Cert
+    pinned: _Cert
+    impostor: _Cert
+    registry: MemoryRegistry
+
+
+def _world() -> _World:
     now = DEMO_NOW
     secret, rotated_old, rotated_new, expired = (generate_secret() for _ in range(4))
     odd_secret = "p%ss:w+rd/" + generate_secret()  # needs RFC 6749 2.3.1 form-encoding
     root = _issue("Demo Root CA", None, ca=True, days=3650, start=now - timedelta(days=30))
     inter = _issue("Demo Issuing CA", root, ca=True, days=1825, start=now - timedelta(days=30))
     leaf = _issue("payments-service", inter)
-    expired_leaf = _issue("payments-service", inter, start=now - timedelta(days=400))
-    rogue_root = _issue("Demo Root CA", None, ca=True, days=3650)  # same DN, another key
-    rogue_leaf = _issue("payments-service", rogue_root)
     pinned = _issue("device-42", None)
-    impostor = _issue("device-42", None)  # same subject, another key
+    rogue_root = _issue("Demo Root CA", None, ca=True, days=3650)  # same DN, another key
     epoch = int(now.timestamp())
     registry = load_clients(
         [
@@ -140,6 +154,24 @@ def run_demo() -> list[DemoRow]:
              "tls_client_certificates": [pinned.pem]},
         ]
     )
+    return _World(
+        secret, rotated_old, rotated_new, expired, odd_secret, root, inter, leaf,
+        _issue("payments-service", inter, start=now - timedelta(days=400)),
+        rogue_root, _issue("payments-service", rogue_root), pinned,
+        _issue("device-42", None),  # same subject as the pinned one, another key
+        registry,
+    )
+
+
+def run_demo(world: _World | None = None) -> list[DemoRow]:
+    """Run every in-process scenario and return one row each (the CLI prints a table)."""
+    w = world or _world()
+    now = DEMO_NOW
+    secret, rotated_old, rotated_new, expired, odd_secret = (
+        w.secret, w.rotated_old, w.rotated_new, w.expired, w.odd_secret)
+    root, inter, leaf, expired_leaf = w.root, w.inter, w.leaf, w.expired_leaf
+    rogue_root, rogue_leaf, pinned, impostor = w.rogue_root, w.rogue_leaf, w.pinned, w.impostor
+    registry = w.registry
     forwarded = ForwardedCertificates("nginx", trusted_proxies=["10.0.0.0/8"])
     auth = Authenticator(
         registry, trust_anchors=[root.cert], intermediates=[inter.cert], now=lambda: now,
@@ -208,7 +240,8 @@ def run_demo() -> list[DemoRow]:
             outcome, ok = f"cnf.x5t#S256 = {certificate_thumbprint(cert)[:16]}...", True
         except BindingMismatch as exc:
             outcome, ok = f"BindingMismatch: {exc}", False
-        rows.append(DemoRow(name, expected, ok, "payments", "token binding", outcome))
+        rows.append(DemoRow(name, expected, ok, "payments", "token binding", outcome,
+                            ok == expected))
     return rows
 
 
@@ -228,4 +261,126 @@ def _row(name: str, expected: bool, result: AuthResult) -> DemoRow:
         result.client_id,
         result.method.value if result.method else "-",
         outcome,
+        result.ok == expected,
     )
+
+
+# -- end to end over HTTP ---------------------------------------------------------------
+
+
+def run_http_demo(world: _World | None = None) -> list[DemoRow]:
+    """Start a real HTTP server on 127.0.0.1 (stdlib wsgiref) guarded by the WSGI adapters,
+    send real requests for each method, good and bad, and report what came back.
+
+    ``/token`` is an OAuth-style token endpoint behind ``wsgi.ClientAuthMiddleware``; a local
+    "proxy" forwards the payments client's certificate nginx-style with its shared secret.
+    ``/api`` is a resource server behind ``wsgi.BoundTokenMiddleware``: its Bearer token must
+    be bound (RFC 8705 3) to the certificate of the same request.
+    """
+    import http.client  # noqa: PLC0415 - only the demo needs these
+    import threading  # noqa: PLC0415
+    from wsgiref.simple_server import WSGIRequestHandler, make_server  # noqa: PLC0415
+
+    import jwt  # noqa: PLC0415
+
+    from .wsgi import BoundTokenMiddleware, ClientAuthMiddleware  # noqa: PLC0415
+
+    w = world or _world()
+    proxy_secret = generate_secret()
+    forwarded = ForwardedCertificates(
+        "nginx", trusted_proxies=["127.0.0.1/32"], shared_secret=("x-proxy-secret", proxy_secret)
+    )
+    auth = Authenticator(
+        w.registry, trust_anchors=[w.root.cert], intermediates=[w.inter.cert],
+        now=lambda: DEMO_NOW, forwarded=forwarded,
+        id_header="x-client-id", secret_header="x-client-secret",
+    )
+    signing_key = ec.generate_private_key(ec.SECP256R1())
+
+    def verify_token(token: str) -> dict[str, object]:
+        return dict(jwt.decode(token, signing_key.public_key(), algorithms=["ES256"],
+                               options={"verify_exp": False}))
+
+    def token_endpoint(
+        environ: dict[str, object], start_response: Callable[..., object]
+    ) -> list[bytes]:
+        result = cast(AuthResult, environ["clientauth"])  # put there by the middleware
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [f"{result.client_id} via {result.source}".encode()]
+
+    def api(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [b"resource granted"]
+
+    guarded_token = ClientAuthMiddleware(token_endpoint, authenticator=auth, max_body_size=2048)
+    guarded_api = BoundTokenMiddleware(api, verify_token=verify_token, forwarded=forwarded)
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> object:
+        target = guarded_api if environ.get("PATH_INFO") == "/api" else guarded_token
+        return target(environ, start_response)
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+
+    def send(method: str, path: str, headers: dict[str, str], body: str = "") -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request(method, path, body=body.encode(), headers=headers)
+            response = conn.getresponse()
+            text = response.read().decode()
+            challenge = response.getheader("www-authenticate")
+            return response.status, text + (f"  [{challenge}]" if challenge else "")
+        finally:
+            conn.close()
+
+    def basic(cid: str, sec: str) -> dict[str, str]:
+        raw = f"{quote(cid, safe='')}:{quote(sec, safe='')}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    via_proxy = {"X-SSL-Client-Cert": quote(w.leaf.pem, safe=""), "X-Proxy-Secret": proxy_secret}
+    bound = jwt.encode(bind_claims({"sub": "payments"}, w.leaf.cert), signing_key, "ES256")
+    bound_other = jwt.encode(bind_claims({"sub": "payments"}, w.impostor.cert), signing_key,
+                             "ES256")
+    cases: list[tuple[str, int, str, str, dict[str, str], str]] = [
+        ("Basic, right secret", 200, "POST", "/token", basic("reports", w.secret), ""),
+        ("Basic, wrong secret", 401, "POST", "/token", basic("reports", "nope"), ""),
+        ("form post, right secret", 200, "POST", "/token", form,
+         f"grant_type=client_credentials&client_id=billing&client_secret={w.secret}"),
+        ("id/secret headers", 200, "POST", "/token",
+         {"X-Client-Id": "gateway", "X-Client-Secret": w.secret}, ""),
+        ("Basic and form together", 400, "POST", "/token", {**basic("billing", w.secret), **form},
+         f"client_id=billing&client_secret={w.secret}"),
+        ("garbage Authorization", 400, "POST", "/token", {"Authorization": "Basic %%%"}, ""),
+        ("form body over the limit", 413, "POST", "/token", form,
+         "client_id=billing&x=" + "a" * 4096),
+        ("certificate via trusted proxy", 200, "POST", "/token", via_proxy, ""),
+        ("certificate header, no proxy secret", 401, "POST", "/token",
+         {"X-SSL-Client-Cert": quote(w.leaf.pem, safe="")}, ""),
+        ("API: token bound to this certificate", 200, "GET", "/api",
+         {**via_proxy, "Authorization": f"Bearer {bound}"}, ""),
+        ("API: token bound to another certificate", 401, "GET", "/api",
+         {**via_proxy, "Authorization": f"Bearer {bound_other}"}, ""),
+        ("API: no token", 401, "GET", "/api", via_proxy, ""),
+    ]
+    rows = []
+    try:
+        for label, expected, method, path, headers, body in cases:
+            status, text = send(method, path, headers, body)
+            outcome = f"{status} {text}"
+            rows.append(DemoRow(
+                f"{method} {path}: {label}", expected == 200, status == 200, None, "http",
+                outcome if status == expected else f"{outcome} (expected {expected})",
+                status == expected,
+            ))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    return rows

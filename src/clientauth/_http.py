@@ -128,7 +128,9 @@ def payload_too_large() -> ErrorResponse:
     body = json.dumps(
         {"error": "invalid_request", "error_description": "Request body too large."}
     ).encode()
-    return 413, [("content-type", "application/json"), ("connection", "close")], body
+    # No "Connection: close" here: it is hop-by-hop, which WSGI forbids applications to set;
+    # the ASGI adapter adds it (the unread rest of the body makes the connection unusable).
+    return 413, [("content-type", "application/json")], body
 
 
 def check_realm(realm: str) -> str:

@@ -109,7 +109,9 @@ class ClientAuthMiddleware:
         if is_form(content_type):
             body = await _read_body(receive, self._max_body)
             if body is None:
-                await _respond(send, payload_too_large())
+                status, too_large_headers, payload = payload_too_large()
+                await _respond(send, (status, [*too_large_headers, ("connection", "close")],
+                                      payload))
                 return
             form = parse_form(body)
             receive = _replay(body, receive)

@@ -303,8 +303,9 @@ class Authenticator:
         else:
             check = self._pinned.verify(certs.chain, client)
         if not check.ok:
-            assert check.failure is not None
-            return context.fail(check.failure, check.detail, client=client, method=method)
+            # A verifier that says "no" without a reason is treated as an untrusted chain.
+            failure = check.failure or Failure.UNTRUSTED_CHAIN
+            return context.fail(failure, check.detail, client=client, method=method)
         return context.succeed(client, method, expires_at=check.expires_at, chain=check.chain)
 
     def _certificates(self, request: ClientRequest) -> PresentedChain | AuthResult:

@@ -32,6 +32,7 @@ and the authorization server's business.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeAlias, cast
@@ -70,13 +71,12 @@ work on hostile input."""
 _CNF = "cnf"  # RFC 7800 3.1
 _X5T_S256 = "x5t#S256"  # RFC 8705 3.1
 _JKT = "jkt"  # RFC 9449 6.1 (DPoP-bound token)
-_THUMBPRINT_LENGTH = 43  # base64url of a 32-byte SHA-256 digest, no padding
-_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_THUMBPRINT_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of 32 bytes, no padding
 _PEM_MARKER = "-----BEGIN"
 
 
 def _is_thumbprint(value: str) -> bool:
-    return len(value) == _THUMBPRINT_LENGTH and _B64URL.issuperset(value)
+    return _THUMBPRINT_SHAPE.fullmatch(value) is not None
 
 
 def _thumbprint_of(certificate: object) -> str:
@@ -194,7 +194,7 @@ def decode_bound_token(
     problem, :class:`~clientauth.BindingMismatch` for a token bound elsewhere or not at all.
     """
     jwt_options = _options(options)
-    _check_algorithms(algorithms)
+    allowed = _allowed_algorithms(algorithms)
     if not isinstance(token, str | bytes):
         raise InvalidToken(f"token must be str or bytes, got {type(token).__name__}")
     if len(token) > MAX_TOKEN_SIZE:
@@ -203,7 +203,7 @@ def decode_bound_token(
         claims = jwt.decode(
             token,
             key,
-            algorithms=list(algorithms),
+            algorithms=allowed,
             options=jwt_options,
             audience=audience,
             issuer=issuer,
@@ -220,19 +220,21 @@ def decode_bound_token(
     return claims
 
 
-def _check_algorithms(algorithms: object) -> None:
-    if (
-        isinstance(algorithms, str | bytes)
-        or not isinstance(algorithms, Sequence)
-        or not algorithms
-        or not all(isinstance(a, str) for a in algorithms)
-    ):
+def _allowed_algorithms(algorithms: object) -> list[str]:
+    if isinstance(algorithms, str | bytes) or not isinstance(algorithms, Sequence):
         raise ConfigurationError(
             'algorithms is required: a non-empty list of JWS algorithm names, e.g. ["ES256"]'
         )
-    if any(a.lower() == "none" for a in algorithms):
-        # RFC 8725 3.2: an unsecured JWT proves nothing, least of all a binding.
-        raise ConfigurationError('the "none" algorithm is refused')
+    allowed = list(algorithms)
+    if not allowed:
+        raise ConfigurationError("algorithms must not be empty")
+    for name in allowed:
+        if not isinstance(name, str):
+            raise ConfigurationError("algorithms must be JWS algorithm names (strings)")
+        if name.lower() == "none":
+            # RFC 8725 3.2: an unsecured JWT proves nothing, least of all a binding.
+            raise ConfigurationError('the "none" algorithm is refused')
+    return allowed
 
 
 def _options(options: Mapping[str, Any] | None) -> Options | None:

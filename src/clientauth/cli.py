@@ -104,7 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     insp.add_argument("--json", action="store_true", help="machine-readable output")
     insp.set_defaults(func=_cmd_inspect)
 
-    demo = sub.add_parser("demo", help="run every method on an in-memory registry")
+    demo = sub.add_parser("demo", help="run every method, in process and over local HTTP")
+    demo.add_argument("--in-process-only", action="store_true",
+                      help="skip the end-to-end part (no local HTTP server)")
     demo.set_defaults(func=_cmd_demo)
 
     from ._cli_clients import register  # noqa: PLC0415 - the `client` lifecycle commands
@@ -333,26 +335,43 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from ._demo import run_demo  # noqa: PLC0415
+    from ._demo import _world, run_demo, run_http_demo  # noqa: PLC0415
 
     started = time.perf_counter()
-    rows = run_demo()
-    headers = ("scenario", "client", "method", "outcome", "")
+    world = _world()
+    print("clientauth demo: a generated PKI, an in-memory registry, every method good and bad\n",
+          file=out)
+    sections = [("In process: Authenticator.authenticate(ClientRequest(...))", run_demo(world))]
+    if not args.in_process_only:
+        sections.append(("End to end: a WSGI app with clientauth on 127.0.0.1, real HTTP",
+                         run_http_demo(world)))
+    rows = [row for _, section in sections for row in section]
+    for title, section in sections:
+        print(title, file=out)
+        _table(section, out)
+        print(file=out)
+    bad = sum(1 for r in rows if not r.as_expected)
+    print(f"{len(rows)} scenarios, {len(rows) - bad} as expected, {bad} unexpected "
+          f"({time.perf_counter() - started:.2f} s)", file=out)
+    return _EXIT_OK if bad == 0 else _EXIT_FAILED
+
+
+def _table(rows: Sequence[Any], out: TextIO) -> None:
+    headers = ("scenario", "client", "method", "outcome", "check")
     table = [
-        (r.scenario, r.client_id or "-", r.method, r.outcome,
+        (r.scenario, r.client_id or "-", r.method, _clip(r.outcome, 96),
          "ok" if r.as_expected else "UNEXPECTED")
         for r in rows
     ]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
-    print("clientauth demo: generated PKI, in-memory registry, one request per row\n", file=out)
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), file=out)
     print("  ".join("-" * w for w in widths), file=out)
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(), file=out)
-    bad = sum(1 for r in rows if not r.as_expected)
-    print(f"\n{len(rows)} scenarios, {len(rows) - bad} as expected, {bad} unexpected "
-          f"({time.perf_counter() - started:.2f} s)", file=out)
-    return _EXIT_OK if bad == 0 else _EXIT_FAILED
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 # -- helpers ----------------------------------------------------------------------------

@@ -167,5 +167,7 @@ class ClientAuth:
 
 def _response(response: ErrorResponse) -> Any:
     status, headers, body = response
+    # PEP 3333: an application must not send hop-by-hop headers (wsgiref asserts it).
+    headers = [(name, value) for name, value in headers if name != "connection"]
     # Flask's own response class, so after_request hooks and the app's settings apply.
     return current_app.response_class(body, status=status, headers=headers)

@@ -1,0 +1,366 @@
+"""The embedded registry backed by a JSON file, with safe hot reload and atomic writes.
+
+Readers (every process of an API) hold the parsed file in memory and look at the file again
+at most every ``reload_interval``: when its identity (device, inode, size, mtime) changed,
+the new content is parsed and validated *before* it replaces the registry in use. A file that
+does not parse or validate -- half-written by an editor, truncated, invalid -- never replaces
+a good registry: the old one keeps serving, a warning goes to the ``clientauth.registry``
+logger and :attr:`FileRegistry.last_error` says why.
+
+Writers (``clientauth client ...``, or :meth:`FileRegistry.update`) take an advisory lock
+(``fcntl.flock`` on ``<file>.lock``), read and validate the current file, apply the change,
+write a temporary file in the same directory, ``fsync`` it and ``os.replace`` it over the
+original: readers see the old file or the new one, never a mix, and two concurrent writers
+cannot lose each other's change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import stat
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+
+from .clients import MAX_REGISTRY_FILE_SIZE, Client, MemoryRegistry, load_clients
+from .exceptions import ClientMetadataError, ConfigurationError
+
+__all__ = [
+    "DEFAULT_RELOAD_INTERVAL",
+    "MAX_RELOAD_INTERVAL",
+    "FileRegistry",
+]
+
+DEFAULT_RELOAD_INTERVAL = timedelta(seconds=2)
+"""How often, at most, a :class:`FileRegistry` looks at its file for changes."""
+
+MAX_RELOAD_INTERVAL = timedelta(hours=1)
+"""Longest reload interval accepted: it bounds how long a revoked secret keeps working."""
+
+_NEW_FILE_MODE = 0o600  # the file holds secret hashes: readable by its owner only
+_LOCK_SUFFIX = ".lock"
+
+logger = logging.getLogger("clientauth.registry")
+
+_Signature = tuple[int, int, int, int]  # (st_dev, st_ino, st_size, st_mtime_ns)
+
+
+def _signature(st: os.stat_result) -> _Signature:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class FileRegistry:
+    """A :class:`~clientauth.ClientRegistry` loaded from a JSON file, reloaded on change.
+
+    ``reload_interval`` (a :class:`~datetime.timedelta` or seconds) is how often, at most, a
+    lookup checks the file; ``0`` checks on every lookup (one ``stat`` call). Call
+    :meth:`reload` to check now. ``now`` is a callable returning an aware datetime (default:
+    the system clock). ``create=True`` creates an empty registry file when none exists.
+
+    The file must be valid when the registry is built (:class:`~clientauth.ConfigurationError`
+    otherwise); afterwards an invalid file is reported, never served. Thread-safe: lookups
+    read an immutable snapshot; one thread at a time reloads while the others keep serving.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        reload_interval: timedelta | float = DEFAULT_RELOAD_INTERVAL,
+        now: Callable[[], datetime] | None = None,
+        create: bool = False,
+    ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise ConfigurationError("path must be a str or os.PathLike")
+        if now is not None and not callable(now):
+            raise ConfigurationError("now must be a callable returning an aware datetime")
+        self._path = Path(os.fspath(path))
+        self._interval = _interval(reload_interval)
+        self._now: Callable[[], datetime] = now or _system_now
+        self._reload_lock = threading.Lock()
+        self._last_error: str | None = None
+        self._failed_signature: _Signature | None = None
+        if create and not self._path.exists():
+            with self._write_lock():
+                if not self._path.exists():
+                    _atomic_write(self._path, _dump({"clients": []}), None)
+        registry, signature = self._load()
+        self._registry: MemoryRegistry = registry
+        self._signature: _Signature = signature
+        self._checked_at = self._now()
+
+    # -- ClientRegistry ------------------------------------------------------------------
+
+    def get(self, client_id: str) -> Client | None:
+        self._maybe_reload()
+        return self._registry.get(client_id)
+
+    def find_by_certificate(self, certificate: x509.Certificate) -> Sequence[Client]:
+        self._maybe_reload()
+        return self._registry.find_by_certificate(certificate)
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """The registry file."""
+        return self._path
+
+    @property
+    def last_error(self) -> str | None:
+        """Why the latest change of the file was not loaded (``None`` once a good file is
+        loaded). The registry in use is then the last good one."""
+        return self._last_error
+
+    def reload(self) -> bool:
+        """Look at the file now; load it if it changed and is valid.
+
+        Returns whether a new registry replaced the one in use. Never raises for a bad file:
+        the reason is logged and kept in :attr:`last_error`.
+        """
+        with self._reload_lock:
+            return self._reload_locked()
+
+    def __iter__(self) -> Iterator[Client]:
+        self._maybe_reload()
+        return iter(self._registry)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+    def __contains__(self, client_id: object) -> bool:
+        return client_id in self._registry
+
+    def __repr__(self) -> str:
+        return f"FileRegistry({str(self._path)!r}, {len(self._registry)} clients)"
+
+    # -- writes --------------------------------------------------------------------------
+
+    def add(self, client: Client) -> None:
+        """Register a new client; a duplicate id raises :class:`ClientMetadataError`."""
+        _check_client(client)
+
+        def change(clients: list[Client]) -> list[Client]:
+            if any(c.client_id == client.client_id for c in clients):
+                raise ClientMetadataError(
+                    "duplicate client_id", client_id=client.client_id, field="client_id"
+                )
+            return [*clients, client]
+
+        self._edit(change)
+
+    def replace(self, client: Client) -> None:
+        """Replace (or add) a client."""
+        _check_client(client)
+        self._edit(
+            lambda clients: [
+                *(c for c in clients if c.client_id != client.client_id),
+                client,
+            ]
+        )
+
+    def update(self, client_id: str, change: Callable[[Client], Client]) -> Client | None:
+        """Read-modify-write one client under the file lock: ``change`` receives the current
+        client and returns the new one (built with :meth:`Client.from_metadata`). Returns the
+        new client, or ``None`` (nothing written) when ``client_id`` is not registered."""
+        updated: list[Client] = []
+
+        def edit(clients: list[Client]) -> list[Client]:
+            out = []
+            for current in clients:
+                if current.client_id == client_id:
+                    new = change(current)
+                    _check_client(new)
+                    if new.client_id != client_id:
+                        raise ClientMetadataError(
+                            "an update must not change client_id",
+                            client_id=client_id,
+                            field="client_id",
+                        )
+                    updated.append(new)
+                    out.append(new)
+                else:
+                    out.append(current)
+            return out
+
+        self._edit(edit, write=lambda: bool(updated))
+        return updated[0] if updated else None
+
+    def remove(self, client_id: str) -> bool:
+        """Remove a client; returns whether it was registered."""
+        found: list[bool] = []
+
+        def edit(clients: list[Client]) -> list[Client]:
+            rest = [c for c in clients if c.client_id != client_id]
+            found.append(len(rest) != len(clients))
+            return rest
+
+        self._edit(edit, write=lambda: found[0])
+        return found[0]
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _maybe_reload(self) -> None:
+        now = self._now()
+        checked = self._checked_at
+        # A clock that went backwards also triggers a check: never trust a stale interval.
+        if now - checked < self._interval and now >= checked:
+            return
+        # Readers never wait for a reload in progress: they keep serving the current snapshot.
+        if self._reload_lock.acquire(blocking=False):
+            try:
+                self._reload_locked()
+            finally:
+                self._reload_lock.release()
+
+    def _reload_locked(self) -> bool:
+        self._checked_at = self._now()
+        try:
+            signature = _signature(os.stat(self._path))
+        except OSError as exc:
+            self._fail(f"cannot stat {str(self._path)!r}: {exc.strerror}", None)
+            return False
+        if signature == self._signature:
+            return False
+        if signature == self._failed_signature:
+            return False  # already reported; wait for the next change
+        try:
+            registry, loaded = self._load()
+        except ConfigurationError as exc:
+            self._fail(str(exc), signature)
+            return False
+        self._registry, self._signature = registry, loaded
+        self._failed_signature = None
+        if self._last_error is not None:
+            logger.info("client registry %s is valid again; reloaded", self._path)
+        self._last_error = None
+        return True
+
+    def _fail(self, message: str, signature: _Signature | None) -> None:
+        self._failed_signature = signature
+        if message != self._last_error:
+            logger.warning(
+                "client registry %s not reloaded, still serving the last good one: %s",
+                self._path,
+                message,
+            )
+        self._last_error = message
+
+    def _load(self) -> tuple[MemoryRegistry, _Signature]:
+        document, signature = _read(self._path)
+        return _validate(document), signature
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        lock_path = self._path.with_name(self._path.name + _LOCK_SUFFIX)
+        # The lock file is never deleted: unlinking it would let two writers lock two
+        # different inodes of the same name.
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _NEW_FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def _edit(
+        self,
+        change: Callable[[list[Client]], list[Client]],
+        *,
+        write: Callable[[], bool] = lambda: True,
+    ) -> None:
+        with self._write_lock():
+            # Re-read under the lock: the snapshot in memory may be older than the file.
+            document, _ = _read(self._path)
+            current = list(_validate(document))
+            new = change(current)
+            MemoryRegistry(new)  # duplicate ids and non-clients refused before anything is written
+            if not write():
+                return
+            entries = [c.to_metadata() for c in new]
+            shaped: object = {"clients": entries} if isinstance(document, Mapping) else entries
+            mode = stat.S_IMODE(os.stat(self._path).st_mode)
+            _atomic_write(self._path, _dump(shaped), mode)
+        self.reload()
+
+
+def _check_client(client: object) -> None:
+    if not isinstance(client, Client):
+        raise ConfigurationError(f"expected a Client, got {type(client).__name__}")
+
+
+def _read(path: Path) -> tuple[object, _Signature]:
+    """The parsed JSON document and the identity of the very file that was read."""
+    try:
+        with open(path, "rb") as fh:
+            signature = _signature(os.fstat(fh.fileno()))
+            data = fh.read(MAX_REGISTRY_FILE_SIZE + 1)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read client registry {str(path)!r}: {exc.strerror}"
+        ) from None
+    if len(data) > MAX_REGISTRY_FILE_SIZE:
+        raise ConfigurationError(
+            f"client registry {str(path)!r} exceeds {MAX_REGISTRY_FILE_SIZE} bytes"
+        )
+    try:
+        return json.loads(data), signature
+    except (ValueError, RecursionError) as exc:
+        raise ConfigurationError(
+            f"client registry {str(path)!r} is not valid JSON: {exc}"
+        ) from None
+
+
+def _dump(document: object) -> bytes:
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
+    """Replace ``path`` by ``data`` so that no reader ever sees a partial file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), _NEW_FILE_MODE if mode is None else mode)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    # The rename itself is durable only once the directory entry is on disk.
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _interval(value: object) -> timedelta:
+    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
+        raise ConfigurationError("reload_interval must be a timedelta or a number of seconds")
+    interval = value if isinstance(value, timedelta) else timedelta(seconds=value)
+    if interval < timedelta(0) or interval > MAX_RELOAD_INTERVAL:
+        raise ConfigurationError(
+            f"reload_interval must be between 0 and {MAX_RELOAD_INTERVAL.total_seconds():.0f} s"
+        )
+    return interval
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _validate(document: object) -> MemoryRegistry:
+    # A JSON string would be taken by load_clients() as the path of *another* file.
+    if not isinstance(document, list | dict):
+        raise ClientMetadataError('a registry document is a list of clients or {"clients": [...]}')
+    return load_clients(document)
