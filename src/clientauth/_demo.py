@@ -14,10 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 from urllib.parse import quote
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ._x509 import certificate_thumbprint
 from .authenticator import Authenticator
@@ -28,6 +25,7 @@ from .forwarded import ForwardedCertificates
 from .request import ClientRequest
 from .result import AuthResult
 from .secret import generate_secret, hash_secret
+from .testing import CertificateAuthority, IssuedCertificate, self_signed
 
 __all__ = ["DemoRow", "run_demo", "run_http_demo"]
 
@@ -45,65 +43,6 @@ class DemoRow:
     as_expected: bool
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Cert:
-    cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-    @property
-    def pem(self) -> str:
-        return self.cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
-
-def _issue(
-    cn: str,
-    issuer: _Cert | None,
-    *,
-    ca: bool = False,
-    org: str = "Demo Corp",
-    days: int = 365,
-    start: datetime | None = None,
-    eku: bool = True,
-) -> _Cert:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])
-    start = start or DEMO_NOW - timedelta(days=1)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.cert.subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                (issuer.key if issuer else key).public_key()
-            ),
-            critical=False,
-        )
-    )
-    if ca:
-        builder = builder.add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
-        )
-    else:
-        builder = builder.add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
-            critical=True,
-        )
-        if eku:
-            builder = builder.add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-            )
-    return _Cert(builder.sign((issuer.key if issuer else key), hashes.SHA256()), key)
-
-
 @dataclasses.dataclass(frozen=True)
 class _World:
     """Everything the demo generates once: secrets, a PKI, pinned certificates, a registry."""
@@ -113,14 +52,14 @@ class _World:
     rotated_new: str
     expired: str
     odd_secret: str
-    root: _Cert
-    inter: _Cert
-    leaf: _Cert
-    expired_leaf: _Cert
-    rogue_root: _Cert
-    rogue_leaf: _Cert
-    pinned: _Cert
-    impostor: _Cert
+    root: IssuedCertificate
+    inter: IssuedCertificate
+    leaf: IssuedCertificate
+    expired_leaf: IssuedCertificate
+    rogue_issuer: IssuedCertificate
+    rogue_leaf: IssuedCertificate
+    pinned: IssuedCertificate
+    impostor: IssuedCertificate
     registry: MemoryRegistry
 
 
@@ -128,11 +67,10 @@ def _world() -> _World:
     now = DEMO_NOW
     secret, rotated_old, rotated_new, expired = (generate_secret() for _ in range(4))
     odd_secret = "p%ss:w+rd/" + generate_secret()  # needs RFC 6749 2.3.1 form-encoding
-    root = _issue("Demo Root CA", None, ca=True, days=3650, start=now - timedelta(days=30))
-    inter = _issue("Demo Issuing CA", root, ca=True, days=1825, start=now - timedelta(days=30))
-    leaf = _issue("payments-service", inter)
-    pinned = _issue("device-42", None)
-    rogue_root = _issue("Demo Root CA", None, ca=True, days=3650)  # same DN, another key
+    ca = CertificateAuthority("Demo Corp", now=now)
+    rogue = CertificateAuthority("Demo Corp", now=now)  # same DNs, other keys
+    leaf = ca.issue("payments-service")
+    pinned = self_signed("device-42", now=now)
     epoch = int(now.timestamp())
     registry = load_clients(
         [
@@ -155,10 +93,10 @@ def _world() -> _World:
         ]
     )
     return _World(
-        secret, rotated_old, rotated_new, expired, odd_secret, root, inter, leaf,
-        _issue("payments-service", inter, start=now - timedelta(days=400)),
-        rogue_root, _issue("payments-service", rogue_root), pinned,
-        _issue("device-42", None),  # same subject as the pinned one, another key
+        secret, rotated_old, rotated_new, expired, odd_secret, ca.root, ca.intermediate, leaf,
+        ca.issue("payments-service", not_before=now - timedelta(days=400)),
+        rogue.intermediate, rogue.issue("payments-service"), pinned,
+        self_signed("device-42", now=now),  # same subject as the pinned one, another key
         registry,
     )
 
@@ -170,7 +108,7 @@ def run_demo(world: _World | None = None) -> list[DemoRow]:
     secret, rotated_old, rotated_new, expired, odd_secret = (
         w.secret, w.rotated_old, w.rotated_new, w.expired, w.odd_secret)
     root, inter, leaf, expired_leaf = w.root, w.inter, w.leaf, w.expired_leaf
-    rogue_root, rogue_leaf, pinned, impostor = w.rogue_root, w.rogue_leaf, w.pinned, w.impostor
+    rogue_issuer, rogue_leaf, pinned, impostor = w.rogue_issuer, w.rogue_leaf, w.pinned, w.impostor
     registry = w.registry
     forwarded = ForwardedCertificates("nginx", trusted_proxies=["10.0.0.0/8"])
     auth = Authenticator(
@@ -216,7 +154,7 @@ def run_demo(world: _World | None = None) -> list[DemoRow]:
          lambda: ClientRequest(form={"client_id": "payments"}, tls_chain=[expired_leaf.cert])),
         ("mTLS PKI, rogue CA with the same DN", False,
          lambda: ClientRequest(form={"client_id": "payments"},
-                               tls_chain=[rogue_leaf.cert, rogue_root.cert])),
+                               tls_chain=[rogue_leaf.cert, rogue_issuer.cert])),
         ("mTLS PKI, no certificate", False, lambda: ClientRequest(form={"client_id": "payments"})),
         ("self-signed, pinned certificate", True,
          lambda: ClientRequest(form={"client_id": "device-42"}, tls_chain=[pinned.cert])),
