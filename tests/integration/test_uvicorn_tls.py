@@ -24,9 +24,9 @@ import uvicorn
 from harness import ORG, STARTUP_TIMEOUT, STOP_TIMEOUT, Identity, ItPki, free_port
 
 import clientauth
+from certs import self_signed
 from clientauth.asgi import ClientAuthMiddleware
 from clientauth.servers import uvicorn as ca_uvicorn
-from certs import self_signed
 
 pytestmark = pytest.mark.integration
 

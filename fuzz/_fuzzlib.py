@@ -1,0 +1,163 @@
+"""What every harness in fuzz/ shares: the crash rule, the fixtures, and the two drivers.
+
+The rule: a target function takes ``bytes``; a :class:`clientauth.ClientAuthError` is an
+expected refusal and is swallowed; any other exception -- or a broken invariant, raised as
+:class:`ContractViolation` -- is a crash.
+
+Drivers (see fuzz/README.md):
+
+* atheris (coverage-guided libFuzzer): ``python fuzz/fuzz_X.py -max_total_time=60``; the
+  harness's seed inputs are written to a temporary corpus directory unless you pass your own.
+* hypothesis (fallback when atheris cannot be installed): ``python fuzz/fuzz_X.py
+  --hypothesis -max_total_time=60`` drives the same target with random bytes and mutations of
+  the seeds (not coverage-guided: a smoke run, not a substitute).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The certificate factory of the test suite (tests/certs.py): one source of test PKI.
+sys.path.insert(0, str(ROOT / "tests"))
+
+from certs import NOW, Pki, clock, self_signed  # noqa: E402
+
+from clientauth import ClientAuthError  # noqa: E402
+
+__all__ = [
+    "NOW",
+    "PKI",
+    "ContractViolation",
+    "Target",
+    "clock",
+    "guarded",
+    "main",
+    "self_signed",
+]
+
+Target = Callable[[bytes], None]
+
+
+class ContractViolation(AssertionError):  # noqa: N818 - an assertion, named for the report
+    """A target broke an invariant (e.g. accepted garbage). Always a crash."""
+
+
+PKI = Pki.create("Fuzz Corp")
+"""Root + intermediate shared by the harnesses (P-256; generated once per process)."""
+
+
+def guarded(fn: Callable[[], object]) -> object:
+    """Run ``fn``; an expected refusal (ClientAuthError) returns ``None``, anything else
+    propagates."""
+    try:
+        return fn()
+    except ClientAuthError:
+        return None
+
+
+# -- drivers -------------------------------------------------------------------------------
+
+
+def _option(argv: Sequence[str], name: str, default: int) -> int:
+    for arg in argv:
+        if arg.startswith(f"-{name}="):
+            return int(arg.split("=", 1)[1])
+    return default
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    buf = bytearray(data)
+    for _ in range(rng.randint(1, 6)):
+        op = rng.randrange(6)
+        pos = rng.randint(0, len(buf))
+        if op == 0 and buf:  # flip a bit
+            i = rng.randrange(len(buf))
+            buf[i] ^= 1 << rng.randrange(8)
+        elif op == 1:  # insert random bytes
+            buf[pos:pos] = rng.randbytes(rng.randint(1, 8))
+        elif op == 2 and buf:  # delete a slice
+            del buf[pos : pos + rng.randint(1, 16)]
+        elif op == 3:  # truncate
+            del buf[pos:]
+        elif op == 4 and buf:  # set an interesting byte
+            i = rng.randrange(len(buf))
+            buf[i] = rng.choice(b"\x00\xff\x7f\x80%:;,=\"\\ \t\r\n")
+        elif op == 5 and len(buf) > 1:  # duplicate a slice
+            start = rng.randrange(len(buf))
+            buf[pos:pos] = buf[start : start + rng.randint(1, 64)]
+    return bytes(buf)
+
+
+def run_hypothesis(target: Target, seeds: Sequence[bytes], *, max_time: int, runs: int) -> int:
+    """Drive ``target`` from hypothesis for at most ``max_time`` seconds / ``runs`` inputs.
+    Returns the number of executions. Exceptions other than ClientAuthError propagate."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    deadline = time.monotonic() + max_time
+    count = 0
+    seed_list = list(seeds) or [b""]
+    inputs = st.one_of(
+        st.binary(max_size=4096),
+        st.tuples(st.sampled_from(seed_list), st.randoms(use_true_random=False)).map(
+            lambda pair: _mutate(pair[1], pair[0])
+        ),
+        st.sampled_from(seed_list),
+    )
+
+    @settings(
+        max_examples=runs,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(inputs)
+    def drive(data: bytes) -> None:
+        nonlocal count
+        if time.monotonic() > deadline:
+            return
+        count += 1
+        target(data)
+
+    drive()
+    return count
+
+
+def main(target: Target, seeds: Sequence[bytes], name: str) -> None:
+    """Entry point of a harness script (see the module docstring)."""
+    argv = list(sys.argv)
+    if "--hypothesis" in argv:
+        argv.remove("--hypothesis")
+        max_time = _option(argv, "max_total_time", 60)
+        runs = _option(argv, "runs", 1_000_000)
+        start = time.monotonic()
+        count = run_hypothesis(target, seeds, max_time=max_time, runs=runs)
+        print(f"{name}: hypothesis driver, {count} executions in "
+              f"{time.monotonic() - start:.1f} s, no crash")
+        return
+
+    import atheris
+
+    def one_input(data: bytes) -> None:
+        target(data)
+
+    if not any(not a.startswith("-") for a in argv[1:]):
+        corpus = tempfile.mkdtemp(prefix=f"clientauth-{name}-")
+        for i, seed in enumerate(seeds):
+            Path(corpus, f"seed-{i:03d}").write_bytes(seed)
+        argv.append(corpus)
+        print(f"{name}: seed corpus in {corpus}", file=sys.stderr)
+    atheris.instrument_all()
+    atheris.Setup(argv, one_input)
+    atheris.Fuzz()
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
