@@ -73,4 +73,7 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    serve() if "--serve" in sys.argv else self_test()
+    if "--serve" in sys.argv:
+        serve()
+    else:
+        self_test()

@@ -9,6 +9,7 @@ import io
 import json
 import urllib.request
 import urllib.response
+from collections.abc import Sequence
 from datetime import timedelta
 from email.message import Message
 from typing import Any
@@ -28,9 +29,9 @@ METHOD = "self_signed_tls_client_auth"
 
 def client(
     *,
-    certs: list[Issued] = (),
-    thumbs: list[str] = (),
-    jwks: list[Issued] = (),
+    certs: Sequence[Issued] = (),
+    thumbs: Sequence[str] = (),
+    jwks: Sequence[Issued] = (),
     jwks_uri: str | None = None,
     client_id: str = "c1",
 ) -> Client:

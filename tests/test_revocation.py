@@ -39,7 +39,10 @@ REAL_NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _clock() -> Any:
-    return lambda: REAL_NOW
+    # Live, not REAL_NOW: OpenSSL stamps responses with the time it answers, which in a long
+    # suite run is well after this module was imported; a frozen clock would see them as
+    # "too recent". Certificates are still issued relative to REAL_NOW (valid for days).
+    return lambda: datetime.now(UTC)
 
 
 def _client(cn: str) -> clientauth.Client:
@@ -232,7 +235,7 @@ class TestFetched:
     def test_good_via_fetched_crl(self, lab: RevocationLab) -> None:
         """A certificate absent from the fetched openssl CRL authenticates, and the status
         carries the CRL's nextUpdate so a cached decision cannot outlive it."""
-        status = RevocationChecker("hard-fail").check(lab.path(lab.good_crl_only), REAL_NOW)
+        status = RevocationChecker("hard-fail").check(lab.path(lab.good_crl_only), datetime.now(UTC))
         assert status.state is RevocationState.GOOD, status.detail
         assert status.next_update == lab.served_crl.next_update_utc
 
@@ -267,7 +270,7 @@ class TestFetched:
     def test_undeclared_is_good(self, lab: RevocationLab) -> None:
         """A certificate naming no CRL or OCSP location has nothing to check, even in
         hard-fail mode (pyhanko-certvalidator's hard-fail semantics)."""
-        status = RevocationChecker("hard-fail").check(lab.path(lab.plain), REAL_NOW)
+        status = RevocationChecker("hard-fail").check(lab.path(lab.plain), datetime.now(UTC))
         assert status.good
 
 
@@ -289,15 +292,15 @@ class TestSupplied:
         """The openssl-generated CRL supplied as DER bytes revokes what it lists."""
         der = (lab.dir / "crl.der").read_bytes()
         checker = RevocationChecker("hard-fail", crls=[der], fetch=False)
-        assert checker.check(lab.path(lab.revoked_crl), REAL_NOW).revoked
-        assert checker.check(lab.path(lab.good_crl_only), REAL_NOW).good
+        assert checker.check(lab.path(lab.revoked_crl), datetime.now(UTC)).revoked
+        assert checker.check(lab.path(lab.good_crl_only), datetime.now(UTC)).good
 
     def test_good_with_crl_object(self, lab: RevocationLab) -> None:
         """A certificate absent from a supplied x509.CertificateRevocationList is good."""
         crl = lab.crl([lab.revoked_listed], this_update=REAL_NOW - timedelta(hours=1),
                       next_update=REAL_NOW + timedelta(days=1))
         checker = RevocationChecker("hard-fail", crls=[crl], fetch=False)
-        assert checker.check(lab.path(lab.plain), REAL_NOW).good
+        assert checker.check(lab.path(lab.plain), datetime.now(UTC)).good
 
     def test_expired_crl_is_unknown(self, lab: RevocationLab) -> None:
         """A CRL past its nextUpdate proves nothing (RFC 5280 6.3.3 (a)(2)): unknown, so
@@ -305,7 +308,7 @@ class TestSupplied:
         crl = lab.crl([], this_update=REAL_NOW - timedelta(days=3),
                       next_update=REAL_NOW - timedelta(days=2))
         hard = RevocationChecker("hard-fail", crls=[crl], fetch=False)
-        assert hard.check(lab.path(lab.good_crl_only), REAL_NOW).unknown
+        assert hard.check(lab.path(lab.good_crl_only), datetime.now(UTC)).unknown
         check = lab.verifier(hard).verify(lab.path(lab.good_crl_only), _client("good-crl"))
         assert check.failure is Failure.REVOCATION_UNKNOWN
         soft = RevocationChecker("soft-fail", crls=[crl], fetch=False)
@@ -378,7 +381,7 @@ class TestConfiguration:
         checker = RevocationChecker("hard-fail", crls=[crl], fetch=False)
 
         async def inside() -> bool:
-            return checker.check(lab.path(lab.revoked_listed), REAL_NOW).revoked
+            return checker.check(lab.path(lab.revoked_listed), datetime.now(UTC)).revoked
 
         assert asyncio.run(inside())
 

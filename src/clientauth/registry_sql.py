@@ -84,6 +84,7 @@ MAX_WRITE_RETRIES = 50
 
 _SHA256 = hashes.SHA256()
 _KEY_QUERY_CHUNK = 200  # bind parameters per IN (...) query; certificates may carry many SANs
+_PG_LOCK_KEY = 0x636C6175  # "clau": the advisory lock taken while creating the schema
 _SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's lock
 
 _meta = sa.MetaData()
@@ -298,8 +299,7 @@ class SQLRegistry:
     def create_schema(self) -> int:
         """Create the tables, or migrate them to :data:`SCHEMA_VERSION`. Idempotent; safe
         to run from several processes at once. Returns the schema version."""
-        with self._engine.begin() as conn:
-            _meta.create_all(conn, checkfirst=True)
+        self._create_tables()
         for _ in range(MAX_WRITE_RETRIES):
             with self._engine.begin() as conn:
                 version = _read_version(conn)
@@ -328,6 +328,22 @@ class SQLRegistry:
                 self._schema_checked = True
                 return version
         raise ConfigurationError("could not migrate the schema: too much contention")
+
+    def _create_tables(self) -> None:
+        for attempt in range(MAX_WRITE_RETRIES):
+            try:
+                with self._engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        # Concurrent CREATE TABLEs collide in PostgreSQL's catalog: serialise
+                        # them (the lock ends with the transaction).
+                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+                    _meta.create_all(conn, checkfirst=True)
+                return
+            except (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.OperationalError):
+                # Another process created a table between our check and our CREATE.
+                if attempt == MAX_WRITE_RETRIES - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.01))  # noqa: S311 - jitter, not a secret
 
     def rebuild_index(self) -> int:
         """Recompute ``clientauth_client_names`` from the stored metadata (after a

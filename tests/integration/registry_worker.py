@@ -1,0 +1,155 @@
+"""An API process, as far as the registry tests care: it builds an Authenticator over a
+registry (a JSON file or a database URL) and answers JSON-lines requests on stdin.
+
+    python tests/integration/registry_worker.py --registry URL_OR_PATH [--ttl S] [--reload S]
+
+Requests (one JSON object per line; one JSON answer per line):
+    {"op": "auth", "client_id": ..., "secret": ...}      -> {"ok", "failure"}  (client_secret_basic)
+    {"op": "cert", "pem": ..., "client_id": null}         -> {"ok", "failure", "client_id"}
+    {"op": "revoke", "client_id": ..., "secret": ...}     -> {"revoked": n}  (through this process)
+    {"op": "rotate", "client_id": ..., "keep": seconds}   -> {"secret": ...}
+    {"op": "quit"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import clientauth
+from clientauth.registry_file import FileRegistry
+from clientauth.secret import parse_secret_hash
+
+
+def open_registry(target: str, ttl: float, reload: float) -> Any:
+    if "://" in target:
+        from clientauth.registry_sql import SQLRegistry
+
+        return SQLRegistry(target, cache_ttl=ttl)
+    return FileRegistry(target, reload_interval=reload)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--registry", required=True)
+    parser.add_argument("--ttl", type=float, default=1.0)
+    parser.add_argument("--reload", type=float, default=0.2)
+    args = parser.parse_args()
+    registry = open_registry(args.registry, args.ttl, args.reload)
+    auth = clientauth.Authenticator(registry)
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        op = request["op"]
+        if op == "quit":
+            break
+        answer: dict[str, Any]
+        if op == "auth":
+            token = base64.b64encode(
+                f"{request['client_id']}:{request['secret']}".encode()).decode()
+            result = auth.authenticate(
+                clientauth.ClientRequest([("authorization", f"Basic {token}")]))
+            answer = {"ok": result.ok, "failure": result.failure}
+        elif op == "cert":
+            form = {"client_id": request["client_id"]} if request.get("client_id") else None
+            result = auth.authenticate(
+                clientauth.ClientRequest(form=form, tls_chain=[request["pem"]]))
+            answer = {"ok": result.ok, "failure": result.failure, "client_id": result.client_id}
+        elif op == "revoke":
+            answer = {"revoked": revoke(registry, request["client_id"], request["secret"])}
+        elif op == "rotate":
+            answer = {"secret": rotate(registry, request["client_id"], request["keep"])}
+        else:
+            answer = {"error": f"unknown op {op!r}"}
+        print(json.dumps(answer), flush=True)
+
+
+def revoke(registry: Any, client_id: str, secret: str) -> int:
+    removed = []
+
+    def change(client: clientauth.Client) -> clientauth.Client:
+        metadata = client.to_metadata()
+        entries = metadata.pop("client_secrets", [])
+        keep = [e for e in entries if not parse_secret_hash(e["hash"]).verify(secret.encode())]
+        removed[:] = [len(entries) - len(keep)]
+        metadata["client_secrets"] = keep
+        return clientauth.Client.from_metadata(metadata)
+
+    registry.update(client_id, change)
+    return removed[0]
+
+
+def rotate(registry: Any, client_id: str, keep: float) -> str:
+    secret = clientauth.generate_secret()
+    entry = {"hash": clientauth.hash_secret(secret), "expires_at": 0}
+    deadline = int((datetime.now(UTC) + timedelta(seconds=keep)).timestamp())
+
+    def change(client: clientauth.Client) -> clientauth.Client:
+        metadata = client.to_metadata()
+        old = [{**e, "expires_at": deadline} for e in metadata.pop("client_secrets", [])]
+        metadata["client_secrets"] = [*old, entry]
+        return clientauth.Client.from_metadata(metadata)
+
+    registry.update(client_id, change)
+    return secret
+
+
+if __name__ == "__main__":
+    main()
+
+
+class Worker:
+    """The test side: start ``registry_worker.py`` as its own process and talk to it."""
+
+    def __init__(self, registry: str, *, ttl: float = 1.0, reload: float = 0.2) -> None:
+        import subprocess
+
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--registry", registry, "--ttl", str(ttl),
+             "--reload", str(reload)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        ready = self._read()
+        assert ready == {"ready": True}, ready
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"worker exited with {self.process.wait(5)}")
+        return dict(json.loads(line))
+
+    def ask(self, **request: Any) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def auth(self, client_id: str, secret: str) -> bool:
+        return bool(self.ask(op="auth", client_id=client_id, secret=secret)["ok"])
+
+    def close(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
+                self.ask(op="quit")
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
