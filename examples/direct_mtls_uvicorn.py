@@ -139,14 +139,16 @@ def self_test() -> None:
         try:
             deadline = time.monotonic() + 15
             while not server.started:
-                assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+                assert thread.is_alive(), "uvicorn exited during start-up"
+                assert time.monotonic() < deadline, "uvicorn did not start in time"
                 time.sleep(0.02)
             port = server.servers[0].sockets[0].getsockname()[1]
             for stem, expected in (("payments", "payments"), ("device", "device-42")):
                 with client_for(directory, stem) as http:
                     r = http.get(f"https://127.0.0.1:{port}/whoami")
                 assert r.status_code == 200, r.text
-                assert r.json()["client_id"] == expected and r.json()["source"] == "tls", r.text
+                assert r.json()["client_id"] == expected, r.text
+                assert r.json()["source"] == "tls", r.text
                 print(f"direct mTLS: {stem} certificate -> {r.json()['client_id']} "
                       f"({r.json()['method']})")
         finally:

@@ -15,7 +15,9 @@ from typing import Any
 
 import django
 from django.conf import settings
+from django.core.management import execute_from_command_line
 from django.http import HttpRequest, JsonResponse
+from django.test import Client
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -65,16 +67,16 @@ urlpatterns = [path("token", token), path("health", health)]
 
 
 def self_test() -> None:
-    from django.test import Client
-
     http = Client()
     basic = base64.b64encode(f"reports:{SECRET}".encode()).decode()
     r = http.post("/token", headers={"Authorization": f"Basic {basic}"})
-    assert r.status_code == 200 and r.json()["client_id"] == "reports", r.content
+    assert r.status_code == 200, r.content
+    assert r.json()["client_id"] == "reports", r.content
     r = http.post("/token", f"grant_type=client_credentials&client_id=billing"
                             f"&client_secret={SECRET}",
                   content_type="application/x-www-form-urlencoded")
-    assert r.status_code == 200 and r.json()["grant_type"] == "client_credentials", r.content
+    assert r.status_code == 200, r.content
+    assert r.json()["grant_type"] == "client_credentials", r.content
     r = http.post("/token", headers={"Authorization": "Basic " + base64.b64encode(
         b"reports:wrong").decode()})
     assert r.status_code == 401, r.content
@@ -85,8 +87,6 @@ def self_test() -> None:
 
 
 def serve() -> None:
-    from django.core.management import execute_from_command_line
-
     print(f"client 'reports' secret: {SECRET}")
     print(f"try: curl -u 'reports:{SECRET}' -X POST http://127.0.0.1:8000/token")
     execute_from_command_line([sys.argv[0], "runserver", "127.0.0.1:8000", "--noreload"])

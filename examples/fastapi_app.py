@@ -13,7 +13,9 @@ import base64
 import sys
 from typing import Annotated, Any
 
+import uvicorn
 from fastapi import Depends, FastAPI, Request
+from fastapi.testclient import TestClient
 
 import clientauth
 from clientauth import AuthResult
@@ -47,14 +49,14 @@ async def health() -> dict[str, str]:
 
 
 def self_test() -> None:
-    from fastapi.testclient import TestClient
-
     http = TestClient(app)
     basic = base64.b64encode(f"reports:{SECRET}".encode()).decode()
     r = http.post("/token", headers={"Authorization": f"Basic {basic}"})
-    assert r.status_code == 200 and r.json()["client_id"] == "reports", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["client_id"] == "reports", r.text
     r = http.post("/token", data={"client_id": "billing", "client_secret": SECRET})
-    assert r.status_code == 200 and r.json()["method"] == "client_secret_post", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["method"] == "client_secret_post", r.text
     r = http.post("/token", headers={"Authorization": "Basic " + base64.b64encode(
         b"reports:wrong").decode()})
     assert r.status_code == 401, r.text
@@ -65,8 +67,6 @@ def self_test() -> None:
 
 
 def serve() -> None:
-    import uvicorn
-
     print(f"client 'reports' secret: {SECRET}")
     print(f"try: curl -u 'reports:{SECRET}' -X POST http://127.0.0.1:8000/token")
     uvicorn.run(app, host="127.0.0.1", port=8000)

@@ -48,10 +48,12 @@ def self_test() -> None:
     http = app.test_client()
     basic = base64.b64encode(f"reports:{SECRET}".encode()).decode()
     r = http.post("/token", headers={"Authorization": f"Basic {basic}"})
-    assert r.status_code == 200 and r.json["client_id"] == "reports", r.data
+    assert r.status_code == 200, r.data
+    assert r.json["client_id"] == "reports", r.data
     r = http.post("/token", data={"grant_type": "client_credentials", "client_id": "billing",
                                   "client_secret": SECRET})
-    assert r.status_code == 200 and r.json["grant_type"] == "client_credentials", r.data
+    assert r.status_code == 200, r.data
+    assert r.json["grant_type"] == "client_credentials", r.data
     r = http.post("/token", headers={"Authorization": "Basic " + base64.b64encode(
         b"reports:wrong").decode()})
     assert r.status_code == 401, r.data

@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "ErrorResponse",
     "PathMatcher",
+    "check_adapter_settings",
     "error_response",
     "is_form",
     "parse_form",
@@ -131,6 +132,18 @@ def payload_too_large() -> ErrorResponse:
     # No "Connection: close" here: it is hop-by-hop, which WSGI forbids applications to set;
     # the ASGI adapter adds it (the unread rest of the body makes the connection unusable).
     return 413, [("content-type", "application/json")], body
+
+
+def check_adapter_settings(authenticator: object, max_body_size: object, on_error: object) -> None:
+    """The settings both adapters share, validated eagerly (STYLE.md 2)."""
+    from .authenticator import Authenticator  # noqa: PLC0415 - _http sits below it
+
+    if not isinstance(authenticator, Authenticator):
+        raise ConfigurationError("authenticator must be a clientauth.Authenticator")
+    if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 1:
+        raise ConfigurationError("max_body_size must be a positive integer")
+    if on_error is not None and not callable(on_error):
+        raise ConfigurationError("on_error must be callable")
 
 
 def check_realm(realm: str) -> str:

@@ -23,6 +23,7 @@ from ._http import (
     DEFAULT_MAX_BODY_SIZE,
     ErrorResponse,
     PathMatcher,
+    check_adapter_settings,
     check_realm,
     error_response,
     is_form,
@@ -31,7 +32,6 @@ from ._http import (
     token_error_response,
 )
 from .authenticator import Authenticator
-from .exceptions import ConfigurationError
 from .forwarded import ForwardedCertificates
 from .request import ClientRequest
 from .resource import BoundTokenGuard, TokenVerifier
@@ -83,14 +83,7 @@ class ClientAuthMiddleware:
         on_error: OnError | None = None,
         threaded: bool = False,
     ) -> None:
-        if not isinstance(authenticator, Authenticator):
-            raise ConfigurationError("authenticator must be a clientauth.Authenticator")
-        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or (
-            max_body_size < 1
-        ):
-            raise ConfigurationError("max_body_size must be a positive integer")
-        if on_error is not None and not callable(on_error):
-            raise ConfigurationError("on_error must be callable")
+        check_adapter_settings(authenticator, max_body_size, on_error)
         self.app = app
         self._auth = authenticator
         self._paths = PathMatcher(paths)

@@ -8,6 +8,8 @@ Requests (one JSON object per line; one JSON answer per line):
     {"op": "cert", "pem": ..., "client_id": null}         -> {"ok", "failure", "client_id"}
     {"op": "revoke", "client_id": ..., "secret": ...}     -> {"revoked": n}  (through this process)
     {"op": "rotate", "client_id": ..., "keep": seconds}   -> {"secret": ...}
+    {"op": "burst", "prefix": p, "adds": n, "client_id": c, "rotations": m}
+        -> {"secrets": [...]}: n clients p0..p(n-1) added, c rotated m times, interleaved
     {"op": "quit"}
 """
 
@@ -64,9 +66,25 @@ def main() -> None:
             answer = {"revoked": revoke(registry, request["client_id"], request["secret"])}
         elif op == "rotate":
             answer = {"secret": rotate(registry, request["client_id"], request["keep"])}
+        elif op == "burst":
+            answer = burst(registry, request["prefix"], request["adds"], request["client_id"],
+                           request["rotations"])
         else:
             answer = {"error": f"unknown op {op!r}"}
         print(json.dumps(answer), flush=True)
+
+
+def burst(registry: Any, prefix: str, adds: int, client_id: str, rotations: int) -> dict[str, Any]:
+    secrets = []
+    for i in range(max(adds, rotations)):
+        if i < adds:
+            registry.add(clientauth.Client.from_metadata({
+                "client_id": f"{prefix}{i}",
+                "client_secret_hash": clientauth.hash_secret(clientauth.generate_secret()),
+            }))
+        if i < rotations:
+            secrets.append(rotate(registry, client_id, 3600))
+    return {"secrets": secrets}
 
 
 def revoke(registry: Any, client_id: str, secret: str) -> int:
@@ -124,10 +142,16 @@ class Worker:
             raise RuntimeError(f"worker exited with {self.process.wait(5)}")
         return dict(json.loads(line))
 
-    def ask(self, **request: Any) -> dict[str, Any]:
+    def send(self, **request: Any) -> None:
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
+
+    def ask(self, **request: Any) -> dict[str, Any]:
+        self.send(**request)
+        return self._read()
+
+    def receive(self) -> dict[str, Any]:
         return self._read()
 
     def auth(self, client_id: str, secret: str) -> bool:
