@@ -300,6 +300,9 @@ class Authenticator:
                 check = _check_proxy_verified(certs.chain, client, self._now())
             else:
                 check = self._pki.verify(certs.chain, client)
+        elif isinstance(self._pinned, PinnedVerifier):
+            # The leaf's thumbprint is already computed: spare the verifier a second hash.
+            check = self._pinned.verify(certs.chain, client, leaf_thumbprint=certs.thumbprint)
         else:
             check = self._pinned.verify(certs.chain, client)
         if not check.ok:

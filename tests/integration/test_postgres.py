@@ -14,7 +14,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,13 +46,22 @@ def postgres() -> Iterator[PostgresServer]:
         server.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def db(postgres: PostgresServer) -> str:
-    """A fresh database with the clientauth schema, created through the CLI."""
-    url = postgres.create_database(f"t{next(_names)}")
-    proc = cli("migrate", "--registry", url)
-    assert proc.returncode == 0, proc.stderr
+    """One database with the clientauth schema, shared by the module (tests use their own
+    client ids)."""
+    from clientauth.registry_sql import SQLRegistry
+
+    url = postgres.create_database("shared")
+    SQLRegistry(url).create_schema()
     return url
+
+
+@pytest.fixture(scope="module")
+def apis(db: str) -> Iterator[tuple[Worker, Worker]]:
+    """Two API processes on the database, each with its own Authenticator and cache."""
+    with Worker(db, ttl=TTL) as a, Worker(db, ttl=TTL) as b:
+        yield a, b
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -61,105 +70,107 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
 
 
 def add_secret_client(url: str, client_id: str) -> str:
-    proc = cli("add", client_id, "--registry", url, "--json")
-    assert proc.returncode == 0, proc.stderr
-    return str(json.loads(proc.stdout)["client_secret"])
+    from clientauth.registry_sql import SQLRegistry
+
+    secret = clientauth.generate_secret()
+    SQLRegistry(url).add(clientauth.Client.from_metadata({
+        "client_id": client_id,
+        "client_secrets": [{"hash": clientauth.hash_secret(secret), "expires_at": 0}],
+    }))
+    return secret
 
 
-def wait_until(check: object, timeout: float) -> float:
+def wait_until(check: Callable[[], object], timeout: float) -> float:
     """Seconds until ``check()`` holds; fails after ``timeout``."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        if check():  # type: ignore[operator]
+        if check():
             return time.monotonic() - start
         time.sleep(0.05)
     pytest.fail(f"not observed within {timeout} s")
 
 
 class TestTwoProcesses:
-    def test_revoked_secret_refused_by_other_process_within_ttl(self, db: str) -> None:
+    def test_revoked_secret_refused_by_other_process_within_ttl(
+        self, db: str, apis: tuple[Worker, Worker]
+    ) -> None:
         """A secret revoked through process A is refused by A at once and by B within the
         cache TTL."""
-        secret = add_secret_client(db, "svc")
-        with Worker(db, ttl=TTL) as a, Worker(db, ttl=TTL) as b:
-            second = a.ask(op="rotate", client_id="svc", keep=3600)["secret"]
-            assert a.auth("svc", secret) and b.auth("svc", secret)
-            assert a.ask(op="revoke", client_id="svc", secret=secret) == {"revoked": 1}
-            assert not a.auth("svc", secret)
-            elapsed = wait_until(lambda: not b.auth("svc", secret), TTL + SLACK)
-            assert elapsed <= TTL + SLACK
-            assert a.auth("svc", second) and b.auth("svc", second)
+        a, b = apis
+        secret = add_secret_client(db, "revoke-me")
+        second = a.ask(op="rotate", client_id="revoke-me", keep=3600)["secret"]
+        assert a.auth("revoke-me", secret) and b.auth("revoke-me", secret)
+        assert a.ask(op="revoke", client_id="revoke-me", secret=secret) == {"revoked": 1}
+        assert not a.auth("revoke-me", secret)
+        elapsed = wait_until(lambda: not b.auth("revoke-me", secret), TTL + SLACK)
+        assert elapsed <= TTL + SLACK
+        assert a.auth("revoke-me", second) and b.auth("revoke-me", second)
 
-    def test_rotated_secret_both_live_in_both_processes(self, db: str) -> None:
-        """After a CLI rotation with --keep-old-for, old and new secrets work everywhere."""
-        old = add_secret_client(db, "svc")
-        with Worker(db, ttl=TTL) as a, Worker(db, ttl=TTL) as b:
-            assert a.auth("svc", old) and b.auth("svc", old)
-            proc = cli("rotate-secret", "svc", "--registry", db, "--keep-old-for", "1h",
-                       "--json")
-            assert proc.returncode == 0, proc.stderr
-            new = json.loads(proc.stdout)["client_secret"]
-            for worker in (a, b):
-                wait_until(lambda w=worker: w.auth("svc", new), TTL + SLACK)
-                assert worker.auth("svc", old)
-
-    def test_cli_revocation_observed(self, db: str) -> None:
-        """revoke-secret through the CLI (secret on stdin) is observed by a running API."""
-        old = add_secret_client(db, "svc")
-        proc = cli("rotate-secret", "svc", "--registry", db, "--keep-old-for", "1h", "--json")
+    def test_cli_rotation_and_revocation_observed(
+        self, db: str, apis: tuple[Worker, Worker]
+    ) -> None:
+        """An operator rotates through the CLI: old and new secrets both work in both
+        processes; revoking the old one (secret on stdin) is observed by both."""
+        a, b = apis
+        old = add_secret_client(db, "rotate-me")
+        assert a.auth("rotate-me", old) and b.auth("rotate-me", old)
+        proc = cli("rotate-secret", "rotate-me", "--registry", db, "--keep-old-for", "1h",
+                   "--json")
+        assert proc.returncode == 0, proc.stderr
         new = json.loads(proc.stdout)["client_secret"]
-        with Worker(db, ttl=TTL) as api:
-            assert api.auth("svc", old)
-            proc = cli("revoke-secret", "svc", "--registry", db, "--secret-stdin",
-                       stdin=old + "\n")
-            assert proc.returncode == 0, proc.stderr
-            wait_until(lambda: not api.auth("svc", old), TTL + SLACK)
-            assert api.auth("svc", new)
+        for api in (a, b):
+            wait_until(lambda api=api: api.auth("rotate-me", new), TTL + SLACK)
+            assert api.auth("rotate-me", old)
+        proc = cli("revoke-secret", "rotate-me", "--registry", db, "--secret-stdin",
+                   stdin=old + "\n")
+        assert proc.returncode == 0, proc.stderr
+        for api in (a, b):
+            wait_until(lambda api=api: not api.auth("rotate-me", old), TTL + SLACK)
+            assert api.auth("rotate-me", new)
 
-    def test_pinned_certificate_identified_in_other_process(self, db: str, tmp_path: Path) -> None:
-        """A certificate pinned (then re-pinned) through the CLI identifies the client in a
-        running API without a client_id, through the database name index."""
+    def test_pinned_certificate_identified_in_other_process(
+        self, db: str, apis: tuple[Worker, Worker], tmp_path: Path
+    ) -> None:
+        """A certificate re-pinned through the CLI identifies the client in a running API
+        without a client_id (through the database name index); the old one stops working."""
+        a, _ = apis
         now = datetime.now(UTC)
         valid = {"not_before": now - timedelta(hours=1), "not_after": now + timedelta(days=1)}
         first, second = issue(name("device-1"), **valid), issue(name("device-1b"), **valid)
-        (tmp_path / "first.pem").write_text(first.pem)
+        from clientauth.registry_sql import SQLRegistry
+
+        SQLRegistry(db).add(clientauth.Client.from_metadata({
+            "client_id": "device", "token_endpoint_auth_method": "self_signed_tls_client_auth",
+            "tls_client_certificates": [first.pem]}))
+        assert a.ask(op="cert", pem=first.pem)["client_id"] == "device"
         (tmp_path / "second.pem").write_text(second.pem)
-        proc = cli("add", "device", "--registry", db, "--method",
-                   "self_signed_tls_client_auth", "--cert", str(tmp_path / "first.pem"))
+        proc = cli("pin-cert", "device", "--registry", db, "--cert",
+                   str(tmp_path / "second.pem"), "--replace")
         assert proc.returncode == 0, proc.stderr
-        with Worker(db, ttl=TTL) as api:
-            assert api.ask(op="cert", pem=first.pem)["client_id"] == "device"
-            proc = cli("pin-cert", "device", "--registry", db, "--cert",
-                       str(tmp_path / "second.pem"), "--replace")
-            assert proc.returncode == 0, proc.stderr
-            wait_until(lambda: api.ask(op="cert", pem=second.pem)["ok"], TTL + SLACK)
-            assert not api.ask(op="cert", pem=first.pem)["ok"]
+        wait_until(lambda: a.ask(op="cert", pem=second.pem)["ok"], TTL + SLACK)
+        assert a.ask(op="cert", pem=second.pem)["client_id"] == "device"
+        assert not a.ask(op="cert", pem=first.pem)["ok"]
 
 
 class TestConcurrentWrites:
-    def test_concurrent_registration_and_rotation_lose_nothing(self, db: str) -> None:
-        """Parallel CLI processes adding clients and rotating one client: every client and
-        every rotated secret is there afterwards (optimistic concurrency, retried)."""
-        add_secret_client(db, "shared")
-        adds = [subprocess.Popen(
-            [sys.executable, "-m", "clientauth", "client", "add", f"c{i}", "--registry", db],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(6)]
-        rotations = [subprocess.Popen(
-            [sys.executable, "-m", "clientauth", "client", "rotate-secret", "shared",
-             "--registry", db, "--keep-old-for", "1h", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
-        secrets = []
-        for proc in adds + rotations:
-            out, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err
-            if out:
-                secrets.append(json.loads(out)["client_secret"])
+    def test_concurrent_registration_and_rotation_lose_nothing(
+        self, db: str, apis: tuple[Worker, Worker]
+    ) -> None:
+        """Two processes and this one add clients and rotate one shared client at the same
+        time: every client and every rotated secret is there afterwards (optimistic
+        concurrency, retried)."""
         from clientauth.registry_sql import SQLRegistry
 
+        add_secret_client(db, "shared")
+        for i, api in enumerate(apis):
+            api.send(op="burst", prefix=f"p{i}-", adds=8, client_id="shared", rotations=8)
+        local = burst_here(db)
+        secrets = [*local, *(s for api in apis for s in api.receive()["secrets"])]
         registry = SQLRegistry(db, cache_ttl=0)
-        assert {c.client_id for c in registry} == {"shared", *(f"c{i}" for i in range(6))}
+        ids = {c.client_id for c in registry}
+        assert {f"p{i}-{n}" for i in (0, 1) for n in range(8)} <= ids
         shared = registry.get("shared")
-        assert shared is not None and len(shared.secrets) == 7
+        assert shared is not None and len(shared.secrets) == 1 + 24
         auth = clientauth.Authenticator(registry)
         for secret in secrets:
             token = base64.b64encode(f"shared:{secret}".encode()).decode()
@@ -167,22 +178,35 @@ class TestConcurrentWrites:
                 clientauth.ClientRequest([("authorization", f"Basic {token}")])).ok
 
 
+def burst_here(db: str) -> list[str]:
+    from registry_worker import rotate
+
+    from clientauth.registry_sql import SQLRegistry
+
+    registry = SQLRegistry(db)
+    return [rotate(registry, "shared", 3600) for _ in range(8)]
+
+
 class TestSchema:
     def test_migrate_is_idempotent_and_concurrent(self, postgres: PostgresServer) -> None:
-        """Several `client migrate` at once on an empty database all succeed, leaving
-        one schema version row."""
-        url = postgres.create_database(f"t{next(_names)}")
-        procs = [subprocess.Popen(
-            [sys.executable, "-m", "clientauth", "client", "migrate", "--registry", url],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
-        results = [p.communicate(timeout=60) for p in procs]
-        assert [p.returncode for p in procs] == [0, 0, 0], results
+        """Several create_schema() at once (own engines: own connections) on an empty
+        database all succeed, leaving schema version 1; running it again changes nothing."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from clientauth.registry_sql import SQLRegistry
 
-        assert SQLRegistry(url).schema_version() == 1
+        url = postgres.create_database(f"t{next(_names)}")
+        with ThreadPoolExecutor(4) as pool:
+            versions = list(pool.map(lambda _: SQLRegistry(url).create_schema(), range(4)))
+        assert versions == [1, 1, 1, 1]
+        registry = SQLRegistry(url)
+        assert registry.create_schema() == 1
+        with registry.engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT count(*) FROM clientauth_schema").scalar()
+        assert rows == 1
 
     def test_missing_schema_is_a_clear_error(self, postgres: PostgresServer) -> None:
-        """Commands against a database without the schema say how to create it."""
+        """CLI commands against a database without the schema say how to create it."""
         url = postgres.create_database(f"t{next(_names)}")
         proc = cli("list", "--registry", url)
         assert proc.returncode == 2

@@ -103,14 +103,15 @@ def authenticator(it_pki: ItPki, pinned: Pinned) -> clientauth.Authenticator:
 
 
 @contextlib.contextmanager
-def serve(app: Any, it_pki: ItPki, client_cas: str, *, required: bool) -> Iterator[str]:
+def serve(app: Any, it_pki: ItPki, client_cas: str, *, required: bool,
+          http: str) -> Iterator[str]:
     """uvicorn with direct mTLS in a thread; yields its https URL, stops it afterwards."""
     port = free_port()
     config = ca_uvicorn.config(
         app, host="127.0.0.1", port=port,
         ssl_certfile=str(it_pki.directory / "server.pem"),
         ssl_keyfile=str(it_pki.directory / "server.key"),
-        ssl_ca_certs=client_cas, client_cert_required=required,
+        ssl_ca_certs=client_cas, client_cert_required=required, http=http,
         log_level="warning", access_log=False, lifespan="off",
     )
     server = uvicorn.Server(config)
@@ -129,21 +130,29 @@ def serve(app: Any, it_pki: ItPki, client_cas: str, *, required: bool) -> Iterat
         assert not thread.is_alive(), "uvicorn did not stop"
 
 
+@pytest.fixture(scope="module", params=["h11", "httptools"])
+def http_impl(request: pytest.FixtureRequest) -> str:
+    """Each of uvicorn's HTTP/1.1 implementations (httptools is optional in uvicorn)."""
+    if request.param == "httptools":
+        pytest.importorskip("httptools")
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def required_url(it_pki: ItPki, client_cas: str,
-                 authenticator: clientauth.Authenticator) -> Iterator[str]:
+def required_url(it_pki: ItPki, client_cas: str, authenticator: clientauth.Authenticator,
+                 http_impl: str) -> Iterator[str]:
     """A server that requires a client certificate (CERT_REQUIRED)."""
     app = ClientAuthMiddleware(echo, authenticator=authenticator, on_error=on_error)
-    with serve(app, it_pki, client_cas, required=True) as url:
+    with serve(app, it_pki, client_cas, required=True, http=http_impl) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def optional_url(it_pki: ItPki, client_cas: str,
-                 authenticator: clientauth.Authenticator) -> Iterator[str]:
+def optional_url(it_pki: ItPki, client_cas: str, authenticator: clientauth.Authenticator,
+                 http_impl: str) -> Iterator[str]:
     """A server where the client certificate is optional (CERT_OPTIONAL)."""
     app = ClientAuthMiddleware(echo, authenticator=authenticator, on_error=on_error)
-    with serve(app, it_pki, client_cas, required=False) as url:
+    with serve(app, it_pki, client_cas, required=False, http=http_impl) as url:
         yield url
 
 
@@ -315,11 +324,15 @@ class TestConfiguration:
                               ssl_ca_certs=client_cas, ssl_cert_reqs=ssl.CERT_NONE)
 
     def test_protocol_class_choices(self) -> None:
-        """h11 is always available; auto falls back to it without httptools."""
+        """h11 is always available; auto picks httptools when installed, as uvicorn does."""
         assert ca_uvicorn.protocol_class("h11") is ca_uvicorn.ClientCertH11Protocol
-        assert issubclass(ca_uvicorn.protocol_class("auto"), ca_uvicorn.H11Protocol) or (
-            ca_uvicorn.protocol_class("auto").__name__ == "ClientCertHttpToolsProtocol"
-        )
+        try:
+            import httptools  # noqa: F401
+        except ImportError:
+            expected = "ClientCertH11Protocol"
+        else:
+            expected = "ClientCertHttpToolsProtocol"
+        assert ca_uvicorn.protocol_class("auto").__name__ == expected
         with pytest.raises(clientauth.ConfigurationError):
             ca_uvicorn.protocol_class("h2")
 

@@ -42,9 +42,15 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from .._http import DEFAULT_MAX_BODY_SIZE, check_realm, error_response, is_form, parse_form
+from .._http import (
+    DEFAULT_MAX_BODY_SIZE,
+    check_adapter_settings,
+    check_realm,
+    error_response,
+    is_form,
+    parse_form,
+)
 from ..authenticator import Authenticator
-from ..exceptions import ConfigurationError
 from ..request import ClientRequest
 from ..result import AuthResult
 from . import _content_length
@@ -100,12 +106,7 @@ class ClientAuth:
         threaded: bool = False,
         auto_error: bool = True,
     ) -> None:
-        if not isinstance(authenticator, Authenticator):
-            raise ConfigurationError("authenticator must be a clientauth.Authenticator")
-        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or (
-            max_body_size < 1
-        ):
-            raise ConfigurationError("max_body_size must be a positive integer")
+        check_adapter_settings(authenticator, max_body_size, None)
         self._auth = authenticator
         self._realm = check_realm(realm)
         self._max_body = max_body_size
