@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cryptography import x509
+
 ROOT = Path(__file__).resolve().parent.parent
 # The certificate factory of the test suite (tests/certs.py): one source of test PKI.
 sys.path.insert(0, str(ROOT / "tests"))
@@ -34,6 +36,7 @@ from clientauth import ClientAuthError  # noqa: E402
 __all__ = [
     "NOW",
     "PKI",
+    "KNOWN_BUGS",
     "ContractViolation",
     "Target",
     "clock",
@@ -53,12 +56,28 @@ PKI = Pki.create("Fuzz Corp")
 """Root + intermediate shared by the harnesses (P-256; generated once per process)."""
 
 
+# Crashes already reported to the lead, not yet fixed in src/ (see fuzz/README.md). Set
+# CLIENTAUTH_FUZZ_IGNORE_KNOWN=1 to treat them as refusals so a campaign can look past them;
+# by default they crash, so a fix is confirmed by the same command.
+KNOWN_BUGS: tuple[type[BaseException], ...] = (
+    # cryptography.x509.InvalidVersion is not a ValueError; clientauth._x509.load_certificate
+    # and forwarded/_common.load_der catch only ValueError (a DER certificate whose version
+    # INTEGER is 3..) -> escapes parse_forwarded, load_certificate and authenticate().
+    x509.InvalidVersion,
+)
+_IGNORED: tuple[type[BaseException], ...] = (
+    (ClientAuthError, *KNOWN_BUGS)
+    if os.environ.get("CLIENTAUTH_FUZZ_IGNORE_KNOWN", "") not in ("", "0")
+    else (ClientAuthError,)
+)
+
+
 def guarded(fn: Callable[[], object]) -> object:
     """Run ``fn``; an expected refusal (ClientAuthError) returns ``None``, anything else
     propagates."""
     try:
         return fn()
-    except ClientAuthError:
+    except _IGNORED:
         return None
 
 
@@ -96,8 +115,9 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
 
 
 def run_hypothesis(target: Target, seeds: Sequence[bytes], *, max_time: int, runs: int) -> int:
-    """Drive ``target`` from hypothesis for at most ``max_time`` seconds / ``runs`` inputs.
-    Returns the number of executions. Exceptions other than ClientAuthError propagate."""
+    """Drive ``target`` from hypothesis for at most ``max_time`` seconds / ``runs`` inputs,
+    in rounds of 500 examples. Returns the number of executions. Exceptions other than
+    ClientAuthError propagate (hypothesis shrinks them first)."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
@@ -113,7 +133,7 @@ def run_hypothesis(target: Target, seeds: Sequence[bytes], *, max_time: int, run
     )
 
     @settings(
-        max_examples=runs,
+        max_examples=500,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -121,12 +141,14 @@ def run_hypothesis(target: Target, seeds: Sequence[bytes], *, max_time: int, run
     @given(inputs)
     def drive(data: bytes) -> None:
         nonlocal count
-        if time.monotonic() > deadline:
-            return
         count += 1
-        target(data)
+        try:
+            target(data)
+        except _IGNORED:
+            pass
 
-    drive()
+    while time.monotonic() < deadline and count < runs:
+        drive()
     return count
 
 
@@ -146,7 +168,10 @@ def main(target: Target, seeds: Sequence[bytes], name: str) -> None:
     import atheris
 
     def one_input(data: bytes) -> None:
-        target(data)
+        try:
+            target(data)
+        except _IGNORED:
+            pass
 
     if not any(not a.startswith("-") for a in argv[1:]):
         corpus = tempfile.mkdtemp(prefix=f"clientauth-{name}-")
@@ -157,7 +182,3 @@ def main(target: Target, seeds: Sequence[bytes], name: str) -> None:
     atheris.instrument_all()
     atheris.Setup(argv, one_input)
     atheris.Fuzz()
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "") not in ("", "0")

@@ -28,7 +28,7 @@ from clientauth import (
 
 LEAF = PKI.leaf("fuzz-bound")
 THUMB = certificate_thumbprint(LEAF.cert)
-KEY = "fuzz-hmac-key-0123456789abcdef0123456789"
+KEY = "fuzz-hmac-key-0123456789abcdef0123456789abcdef0123456789"
 CLAIMS = {"sub": "s", "cnf": {"x5t#S256": THUMB}}
 TOKEN = jwt.encode(CLAIMS, KEY, algorithm="HS256")
 

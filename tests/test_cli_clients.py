@@ -25,7 +25,7 @@ from certs import issue, name
 from clientauth.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent / "integration"))
-from registry_worker import Worker  # noqa: E402
+from registry_worker import Worker
 
 SLACK = 3.0  # seconds: the workers reload every 0.2 s (file) or cache for 1 s (SQLite)
 
@@ -130,14 +130,14 @@ class TestSecretLifecycle:
         for _ in range(2):
             assert call("rotate-secret", "svc", "--registry", registry,
                         "--keep-old-for", "1d")[0] == 0
-        code, out, _ = call("show", "svc", "--registry", registry, "--json")
+        _, out, _ = call("show", "svc", "--registry", registry, "--json")
         labels = [s["label"] for s in json.loads(out)["secrets"]]
         assert len(labels) == 3
         assert call("revoke-secret", "svc", "--registry", registry, "--label", labels[1])[0] == 0
-        code, out, _ = call("show", "svc", "--registry", registry, "--json")
+        _, out, _ = call("show", "svc", "--registry", registry, "--json")
         assert [s["label"] for s in json.loads(out)["secrets"]] == [labels[0], labels[2]]
         assert call("revoke-secret", "svc", "--registry", registry, "--all-but-newest")[0] == 0
-        code, out, _ = call("show", "svc", "--registry", registry, "--json")
+        _, out, _ = call("show", "svc", "--registry", registry, "--json")
         assert [s["label"] for s in json.loads(out)["secrets"]] == [labels[2]]
 
     def test_expiring_secret(self, registry: str) -> None:

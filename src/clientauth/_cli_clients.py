@@ -18,6 +18,7 @@ certificate, 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import re
@@ -333,7 +334,9 @@ def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
     now = _now()
     presented = None
     if args.secret_stdin:
-        presented = sys.stdin.readline().rstrip("\r\n").encode("utf-8", "surrogateescape")
+        text = (getpass.getpass("secret to revoke: ") if sys.stdin.isatty()
+                else sys.stdin.readline().rstrip("\r\n"))
+        presented = text.encode("utf-8", "surrogateescape")
     removed: list[str] = []
 
     def change(client: Client) -> Client:

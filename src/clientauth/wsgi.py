@@ -16,7 +16,7 @@ id/secret headers behind them.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -44,6 +44,7 @@ __all__ = [
     "StartResponse",
     "WSGIApp",
     "WSGIEnviron",
+    "request_from_environ",
 ]
 
 WSGIEnviron = dict[str, Any]
@@ -81,11 +82,6 @@ class ClientAuthMiddleware:
         self._realm = check_realm(realm)
         self._max_body = max_body_size
         self._on_error = on_error
-        # WSGI folds '_' and '-' into one HTTP_ key: map back to the configured names.
-        self._renames = {
-            name.lower().replace("_", "-"): name.lower()
-            for name in authenticator.credential_header_names
-        }
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         if not self._paths(environ.get("PATH_INFO", "") or "/"):
@@ -98,16 +94,7 @@ class ClientAuthMiddleware:
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
             form = parse_form(body)
-        query = None
-        if self._auth.allow_query_credentials and environ.get("QUERY_STRING"):
-            query = parse_qs(environ["QUERY_STRING"], max_num_fields=100)
-        request = ClientRequest(
-            self._headers(environ),
-            form=form,
-            query=query,
-            peer=environ.get("REMOTE_ADDR") or None,
-            tls_chain=_mod_wsgi_chain(environ),
-        )
+        request = request_from_environ(environ, self._auth, form=form)
         result = self._auth.authenticate(request)
         environ[ENVIRON_KEY] = result
         if not result.ok:
@@ -115,9 +102,6 @@ class ClientAuthMiddleware:
                 return self._on_error(environ, result)(environ, start_response)
             return _respond(start_response, error_response(result, realm=self._realm))
         return self.app(environ, start_response)
-
-    def _headers(self, environ: WSGIEnviron) -> list[tuple[str, str]]:
-        return _environ_headers(environ, self._renames)
 
 
 class BoundTokenMiddleware:
@@ -144,11 +128,7 @@ class BoundTokenMiddleware:
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
         if not self._paths(environ.get("PATH_INFO", "") or "/"):
             return self.app(environ, start_response)
-        request = ClientRequest(
-            _environ_headers(environ, {}),
-            peer=environ.get("REMOTE_ADDR") or None,
-            tls_chain=_mod_wsgi_chain(environ),
-        )
+        request = request_from_environ(environ)
         check = self._guard.check(request)
         if not check.ok:
             return _respond(start_response, token_error_response(
@@ -159,18 +139,51 @@ class BoundTokenMiddleware:
         return self.app(environ, start_response)
 
 
-def _environ_headers(environ: WSGIEnviron, renames: dict[str, str]) -> list[tuple[str, str]]:
-    headers = []
+def request_from_environ(
+    environ: Mapping[str, Any],
+    authenticator: Authenticator | None = None,
+    *,
+    form: Mapping[str, list[str]] | None = None,
+    tls_chain: list[str] | None = None,
+) -> ClientRequest:
+    """A :class:`~clientauth.ClientRequest` from a WSGI environ (or Django's ``META``).
+
+    ``HTTP_*`` keys become header names again; because WSGI folds ``client_id`` and
+    ``client-id`` into one key, the ``authenticator``'s configured id/secret header names win.
+    ``REMOTE_ADDR`` is the peer; Apache mod_wsgi's ``SSL_CLIENT_CERT`` (+
+    ``SSL_CLIENT_CERT_CHAIN_n``) the TLS chain unless ``tls_chain`` is given. The query string
+    is parsed only when the authenticator reads credentials from it.
+    """
+    renames = {}
+    if authenticator is not None:
+        renames = {
+            name.lower().replace("_", "-"): name.lower()
+            for name in authenticator.credential_header_names
+        }
+    headers: list[tuple[str, str]] = []
     for key, value in environ.items():
         if key.startswith("HTTP_") and isinstance(value, str):
             name = key[5:].lower().replace("_", "-")
             headers.append((renames.get(name, name), value))
-    if environ.get("CONTENT_TYPE"):
-        headers.append(("content-type", environ["CONTENT_TYPE"]))
-    return headers
+    content_type = environ.get("CONTENT_TYPE")
+    if content_type and isinstance(content_type, str):
+        headers.append(("content-type", content_type))
+    query = None
+    query_string = environ.get("QUERY_STRING")
+    if authenticator is not None and authenticator.allow_query_credentials and query_string:
+        query = parse_qs(str(query_string), max_num_fields=100)
+    peer = environ.get("REMOTE_ADDR")
+    return ClientRequest(
+        headers,
+        form=form,
+        query=query,
+        peer=peer if isinstance(peer, str) and peer else None,
+        tls_chain=tls_chain if tls_chain is not None else _mod_wsgi_chain(environ),
+    )
 
 
-def _mod_wsgi_chain(environ: WSGIEnviron) -> list[str]:
+def _mod_wsgi_chain(environ: Mapping[str, Any]) -> list[str]:
+    """The client chain Apache mod_wsgi exports, leaf first."""
     leaf = environ.get("SSL_CLIENT_CERT")
     if not leaf or not isinstance(leaf, str):
         return []

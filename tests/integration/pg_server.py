@@ -101,11 +101,7 @@ class PostgresServer:
         try:
             server._run("initdb", "-D", str(server.data), "-U", DB_USER, "-A", "trust",
                         "-E", "UTF8", "--locale=C", "--no-sync")
-            options = (f"-c listen_addresses=127.0.0.1 -p {server.port} "
-                       f"-c unix_socket_directories={directory} -F")
-            server._run("pg_ctl", "-D", str(server.data), "-l", str(directory / "server.log"),
-                        "-o", options, "-w", "-t", str(START_TIMEOUT), "start")
-            server._running = True
+            server.resume()
         except BaseException:
             server.stop()
             raise
@@ -133,6 +129,19 @@ class PostgresServer:
                              dbname="postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')  # name chosen by the tests
         return self.url(name)
+
+    def pause(self) -> None:
+        """Stop the server but keep its data (see :meth:`resume`)."""
+        self._running = False
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start a paused server again, on the same port."""
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} "
+                   f"-c unix_socket_directories={self.directory} -F")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"),
+                  "-o", options, "-w", "-t", str(START_TIMEOUT), "start")
+        self._running = True
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete its directory. Idempotent."""

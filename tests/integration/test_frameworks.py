@@ -485,6 +485,21 @@ class TestDjango:
         with override_settings(CLIENTAUTH=config), pytest.raises(ImproperlyConfigured):
             ClientAuthMiddleware(lambda request: None)
 
+    def test_reuses_the_wsgi_middleware_result(self) -> None:
+        """Behind clientauth.wsgi.ClientAuthMiddleware (environ -> META) the result is reused:
+        the request carries no credentials of its own, yet passes."""
+        django_setup()
+        from django.test import RequestFactory, override_settings
+
+        from clientauth.integrations.django import ClientAuthMiddleware
+
+        earlier = AUTH.authenticate(clientauth.ClientRequest(basic("basic", SECRET).items()))
+        request = RequestFactory().get("/token")
+        request.META["clientauth"] = earlier
+        with override_settings(CLIENTAUTH={"AUTHENTICATOR": AUTH}):
+            middleware = ClientAuthMiddleware(lambda r: r.clientauth)
+            assert middleware(request) is earlier
+
     def test_mod_wsgi_certificate_variables(self, pki: Any) -> None:
         """Under Apache mod_wsgi the client chain comes from SSL_CLIENT_CERT(_CHAIN_n)."""
         django_setup()

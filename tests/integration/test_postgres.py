@@ -187,6 +187,34 @@ def burst_here(db: str) -> list[str]:
     return [rotate(registry, "shared", 3600) for _ in range(8)]
 
 
+class TestOutage:
+    def test_database_down_is_an_error_not_unknown_client(
+        self, postgres: PostgresServer
+    ) -> None:
+        """While the database is down a lookup raises (the authenticator must not answer
+        "unknown client"); once it is back, lookups work again without a restart."""
+        from sqlalchemy.exc import OperationalError
+
+        from clientauth.registry_sql import SQLRegistry
+
+        url = postgres.create_database(f"t{next(_names)}")
+        registry = SQLRegistry(url, cache_ttl=0)
+        registry.create_schema()
+        secret = add_secret_client(url, "svc")
+        auth = clientauth.Authenticator(registry)
+        token = base64.b64encode(f"svc:{secret}".encode()).decode()
+        request = clientauth.ClientRequest([("authorization", f"Basic {token}")])
+        assert auth.authenticate(request).ok
+        postgres.pause()
+        try:
+            with pytest.raises(OperationalError):
+                auth.authenticate(request)
+        finally:
+            postgres.resume()
+        # The pool was invalidated by the disconnect: the next lookup reconnects.
+        assert auth.authenticate(request).ok
+
+
 class TestSchema:
     def test_migrate_is_idempotent_and_concurrent(self, postgres: PostgresServer) -> None:
         """Several create_schema() at once (own engines: own connections) on an empty

@@ -21,7 +21,15 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from harness import ORG, STARTUP_TIMEOUT, STOP_TIMEOUT, Identity, ItPki, free_port
+from harness import (
+    ORG,
+    STARTUP_TIMEOUT,
+    STOP_TIMEOUT,
+    Identity,
+    ItPki,
+    free_port,
+    unavailable,
+)
 
 import clientauth
 from certs import self_signed
@@ -134,7 +142,10 @@ def serve(app: Any, it_pki: ItPki, client_cas: str, *, required: bool,
 def http_impl(request: pytest.FixtureRequest) -> str:
     """Each of uvicorn's HTTP/1.1 implementations (httptools is optional in uvicorn)."""
     if request.param == "httptools":
-        pytest.importorskip("httptools")
+        try:
+            import httptools  # noqa: F401
+        except ImportError:
+            unavailable("httptools is not installed (pip install httptools)")
     return str(request.param)
 
 

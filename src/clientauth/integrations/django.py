@@ -37,10 +37,10 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.conf import settings  # type: ignore[import-untyped,unused-ignore]
-from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig  # type: ignore[import-untyped,unused-ignore]
-from django.http import HttpRequest, HttpResponse, JsonResponse  # type: ignore[import-untyped,unused-ignore]
-from django.utils.module_loading import import_string  # type: ignore[import-untyped,unused-ignore]
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.module_loading import import_string
 
 from .._http import (
     DEFAULT_MAX_BODY_SIZE,
@@ -55,10 +55,12 @@ from .._http import (
 from ..authenticator import Authenticator
 from ..exceptions import ConfigurationError
 from ..result import AuthResult
-from . import _content_length, _environ_request
+from ..wsgi import request_from_environ
+from . import _content_length
 
 __all__ = ["ClientAuthMiddleware"]
 
+_RESULT_KEY = "clientauth"  # where the WSGI / ASGI middleware put their result
 _SETTINGS_KEYS = frozenset({"AUTHENTICATOR", "PATHS", "REALM", "MAX_BODY_SIZE"})
 
 
@@ -133,6 +135,12 @@ class ClientAuthMiddleware:
         return self.get_response(request)
 
     def _authenticate(self, request: HttpRequest) -> AuthResult | HttpResponse:
+        # Behind clientauth.wsgi / clientauth.asgi middleware: reuse, never authenticate twice.
+        scope = getattr(request, "scope", None)
+        for holder in (request.META, scope if isinstance(scope, Mapping) else {}):
+            existing = holder.get(_RESULT_KEY)
+            if isinstance(existing, AuthResult):
+                return existing
         auth = self._settings.authenticator
         form = None
         if is_form(request.META.get("CONTENT_TYPE")):
@@ -145,7 +153,7 @@ class ClientAuthMiddleware:
             except RequestDataTooBig:
                 return _response(payload_too_large())
         return auth.authenticate(
-            _environ_request(request.META, auth, form=form, tls_chain=_asgi_chain(request))
+            request_from_environ(request.META, auth, form=form, tls_chain=_asgi_chain(request))
         )
 
 

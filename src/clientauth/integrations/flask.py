@@ -48,7 +48,8 @@ from .._http import (
 from ..authenticator import Authenticator
 from ..exceptions import ConfigurationError
 from ..result import AuthResult
-from . import _content_length, _environ_request
+from ..wsgi import request_from_environ
+from . import _content_length
 
 __all__ = ["ClientAuth"]
 
@@ -132,7 +133,9 @@ class ClientAuth:
             return result
         settings = self._settings()
         form = None
-        if is_form(request.content_type):
+        length = _content_length(request.content_length)
+        # Too large: the form is not read at all (required() answers 413 before this).
+        if is_form(request.content_type) and (length is None or length <= settings.max_body_size):
             data = request.get_data(cache=True)
             if data or not request.form:
                 form = parse_form(data)
@@ -141,7 +144,7 @@ class ClientAuth:
                 # parsed form is cached.
                 form = {key: request.form.getlist(key) for key in request.form}
         return settings.authenticator.authenticate(
-            _environ_request(request.environ, settings.authenticator, form=form)
+            request_from_environ(request.environ, settings.authenticator, form=form)
         )
 
     def _guard(self) -> Any:

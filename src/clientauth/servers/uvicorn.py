@@ -48,14 +48,15 @@ verification callback, so the server cannot accept "any certificate, I will chec
 
 **The chain.** Python < 3.13 has no public API for the certificates the client sent beyond the
 leaf; 3.13 added ``SSLObject.get_unverified_chain()``. The classes use it when present, on
-3.10-3.12 the same method of the private ``_sslobj`` (checked to start with the leaf), else
+3.11 and 3.12 the same method of the private ``_sslobj`` (checked to start with the leaf), else
 the leaf alone -- configure the issuing CAs as the authenticator's ``intermediates`` so the
 chain can be rebuilt.
 
 Websocket scopes are not covered (uvicorn builds the websocket protocol from its config, not
-from the HTTP connection). Tested with uvicorn |tested| (h11; httptools when installed): the
-classes rely on uvicorn reading ``self.app`` for each request and on ``connection_made``
-running after the handshake, both true since uvicorn 0.13.
+from the HTTP connection). Tested with uvicorn 0.54.0 (h11 and httptools). The classes rely on
+two things uvicorn does: it calls ``connection_made`` after the TLS handshake, and it reads
+``self.app`` when it starts each request; other versions are untested, and the integration
+tests (``tests/integration/test_uvicorn_tls.py``) are the check to run after an upgrade.
 """
 
 from __future__ import annotations
@@ -83,8 +84,6 @@ __all__ = [
 
 TESTED_UVICORN_VERSIONS = ("0.54.0",)
 """uvicorn versions the integration tests ran against."""
-
-__doc__ = (__doc__ or "").replace("|tested|", ", ".join(TESTED_UVICORN_VERSIONS))
 
 _Scope = MutableMapping[str, Any]
 _Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -122,7 +121,7 @@ def tls_extension(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> dict[str,
 
 
 def _peer_chain(ssl_object: ssl.SSLObject | ssl.SSLSocket, leaf: bytes) -> list[bytes]:
-    # Python 3.13+: public. 3.10-3.12: the same method on the private _sslobj.
+    # Python 3.13+: public. 3.11/3.12: the same method on the private _sslobj.
     for owner in (ssl_object, getattr(ssl_object, "_sslobj", None)):
         method = getattr(owner, "get_unverified_chain", None)
         if method is None:
