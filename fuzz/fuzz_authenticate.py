@@ -18,8 +18,8 @@ import sys
 from _fuzzlib import PKI, ContractViolation, clock, main, self_signed
 
 from clientauth import (
-    AuthResult,
     Authenticator,
+    AuthResult,
     ClientRequest,
     ForwardedCertificates,
     generate_secret,

@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ._cache import LRU, CertificateMemo
 from .exceptions import CertificateParseError
 
 __all__ = [
@@ -51,6 +52,24 @@ def load_certificate(value: CertificateLike) -> x509.Certificate:
     """
     if isinstance(value, x509.Certificate):
         return value
+    if isinstance(value, str | bytes) and len(value) <= _MAX_CACHED_ENCODING:
+        # The same PEM/DER arrives again and again (a long-lived TLS connection, a client's
+        # next request): parse it once. Only successful parses are remembered.
+        cached = _PARSED.get(value)
+        if cached is not None:
+            return cached
+        certificate = _load_certificate(value)
+        _PARSED.put(value, certificate)
+        return certificate
+    return _load_certificate(value)
+
+
+# 1024 entries of at most 8 KiB each: real client certificates are 1-4 KiB as PEM.
+_MAX_CACHED_ENCODING = 8 * 1024
+_PARSED: LRU[str | bytes, x509.Certificate] = LRU(1024)
+
+
+def _load_certificate(value: CertificateLike) -> x509.Certificate:
     if isinstance(value, str):
         try:
             data = value.encode("ascii")
@@ -117,8 +136,8 @@ def certificate_thumbprint(certificate: x509.Certificate | bytes | bytearray | m
     """The RFC 8705 section 3.1 ``x5t#S256`` of a certificate: base64url (no padding) of the
     SHA-256 of its DER encoding. Accepts an ``x509.Certificate`` or its DER bytes."""
     if isinstance(certificate, x509.Certificate):
-        der = certificate.public_bytes(_DER)
-    elif isinstance(certificate, bytes | bytearray | memoryview):
+        return _THUMBPRINTS.get(certificate, _thumbprint_of_certificate)
+    if isinstance(certificate, bytes | bytearray | memoryview):
         der = bytes(certificate)
         if not der:
             raise CertificateParseError("empty certificate")
@@ -126,7 +145,19 @@ def certificate_thumbprint(certificate: x509.Certificate | bytes | bytearray | m
         raise CertificateParseError(
             f"expected a certificate or DER bytes, got {type(certificate).__name__}"
         )
+    return _x5t(der)
+
+
+def _thumbprint_of_certificate(certificate: x509.Certificate) -> str:
+    return _x5t(certificate.public_bytes(_DER))
+
+
+def _x5t(der: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode("ascii")
+
+
+# Re-encoding a certificate to hash it costs more than the hash: remember per object.
+_THUMBPRINTS: CertificateMemo[str] = CertificateMemo()
 
 
 def chain_thumbprints(chain: Sequence[x509.Certificate]) -> tuple[bytes, ...]:

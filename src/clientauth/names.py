@@ -41,12 +41,13 @@ import dataclasses
 import functools
 import ipaddress
 import unicodedata
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable
 from typing import TypeAlias
 
 from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 
+from ._cache import CertificateMemo
 from .exceptions import DistinguishedNameError, ParseError
 
 __all__ = [
@@ -59,6 +60,8 @@ __all__ = [
     "format_dn",
     "parse_dn",
 ]
+
+_NAME_KEYS: CertificateMemo[frozenset[tuple[str, Hashable]]] = CertificateMemo()
 
 MAX_NAME_LENGTH = 4096
 """Longest registered name accepted, in characters. Real DNs and SANs are well under 1 KiB;
@@ -688,19 +691,18 @@ def _subject(certificate: x509.Certificate) -> x509.Name | None:
         return None
 
 
-def _iter_san_keys(certificate: x509.Certificate, field: str) -> Iterator[Hashable]:
-    kind = _SAN_TYPES[field]
-    for general_name in _sans(certificate):
-        if type(general_name) is kind:
-            key = _san_key(field, general_name.value)
-            if key is not None:
-                yield key
-
-
 def certificate_name_keys(certificate: x509.Certificate) -> frozenset[tuple[str, Hashable]]:
     """Every ``(field, key)`` pair the certificate carries: its subject DN (unless empty or
     unmatchable) and each dNSName, URI, iPAddress and rfc822Name SAN. A certificate carries
-    a registered name exactly when ``(name.field, name.key)`` is in this set."""
+    a registered name exactly when ``(name.field, name.key)`` is in this set.
+
+    Remembered per certificate object: lookup by certificate and the name check of the same
+    request, and every request reusing a cached parsed certificate, normalise its names once.
+    """
+    return _NAME_KEYS.get(certificate, _compute_name_keys)
+
+
+def _compute_name_keys(certificate: x509.Certificate) -> frozenset[tuple[str, Hashable]]:
     keys: set[tuple[str, Hashable]] = set()
     subject = _subject(certificate)
     if subject is not None:
@@ -854,10 +856,7 @@ class RegisteredName:
     def matches(self, certificate: x509.Certificate) -> bool:
         """Whether ``certificate`` carries this name. Never raises for odd certificates: a
         name that cannot be compared does not match."""
-        if self.field == _SUBJECT_DN:
-            subject = _subject(certificate)
-            return subject is not None and _dn_key(subject) == self.key
-        return any(key == self.key for key in _iter_san_keys(certificate, self.field))
+        return (self.field, self.key) in certificate_name_keys(certificate)
 
     def presented(self, certificate: x509.Certificate) -> tuple[str, ...]:
         """The names of this kind ``certificate`` carries, printable (for "registered X,

@@ -10,6 +10,7 @@ Requests (one JSON object per line; one JSON answer per line):
     {"op": "rotate", "client_id": ..., "keep": seconds}   -> {"secret": ...}
     {"op": "burst", "prefix": p, "adds": n, "client_id": c, "rotations": m}
         -> {"secrets": [...]}: n clients p0..p(n-1) added, c rotated m times, interleaved
+    {"op": "reset"}                                       -> drop pooled connections
     {"op": "quit"}
 """
 
@@ -66,6 +67,10 @@ def main() -> None:
             answer = {"revoked": revoke(registry, request["client_id"], request["secret"])}
         elif op == "rotate":
             answer = {"secret": rotate(registry, request["client_id"], request["keep"])}
+        elif op == "reset":  # drop pooled connections (after the test restarted the server)
+            if hasattr(registry, "engine"):
+                registry.engine.dispose()
+            answer = {"reset": True}
         elif op == "burst":
             answer = burst(registry, request["prefix"], request["adds"], request["client_id"],
                            request["rotations"])

@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 from cryptography import x509
 
+from clientauth._cache import LRU
 from clientauth.exceptions import ConfigurationError, ForwardedHeaderError
 from clientauth.request import ClientRequest
 from clientauth.result import Failure, Notice
@@ -58,6 +59,11 @@ DEFAULT_CHAIN_HEADERS: MappingProxyType[str, str] = MappingProxyType(
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
 """RFC 9110 section 5.6.2 ``tchar``, lowercase (names are compared lowercased)."""
 _MIN_SECRET_LENGTH = 16
+# Parsed-header cache: entries of at most 16 KiB of header text (one client's leaf, or leaf
+# and chain), 1024 of them per ForwardedCertificates; peer-address verdicts likewise bounded.
+_PARSED_CACHE_SIZE = 1024
+_MAX_CACHED_HEADERS = 16 * 1024
+_PEER_CACHE_SIZE = 1024
 _OWS = " \t"
 
 
@@ -114,6 +120,8 @@ class ForwardedCertificates:
         "_format",
         "_header",
         "_networks",
+        "_parsed",
+        "_peers",
         "_secret",
         "_secret_header",
         "_source",
@@ -123,6 +131,8 @@ class ForwardedCertificates:
     )
 
     _format: str
+    _parsed: LRU[tuple[str, tuple[str, ...] | None], tuple[x509.Certificate, ...]]
+    _peers: LRU[str, bool]
     _header: str
     _chain_header: str | None
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
@@ -203,6 +213,10 @@ class ForwardedCertificates:
             ("_verify_header", verify_header),
             ("_verify_success", verify_success.strip(_OWS)),
             ("_source", f"forwarded:{format}"),
+            # Caches of derived facts (parsed headers, peer verdicts): the settings above
+            # never change; these only remember what they imply.
+            ("_parsed", LRU(_PARSED_CACHE_SIZE)),
+            ("_peers", LRU(_PEER_CACHE_SIZE)),
         ):
             object.__setattr__(self, slot, value)
 
@@ -292,17 +306,33 @@ class ForwardedCertificates:
                 )
             proxy_verified = self._trust_verification
 
-        try:
-            certs = parse_forwarded(
-                self._format, values[0] if values else "", chain=chain, element=self._element
-            )
-        except ForwardedHeaderError as exc:
-            return self._invalid(str(exc))
-        return ForwardedOutcome(
-            tuple(certs), self._source, proxy_verified=proxy_verified and bool(certs)
-        )
+        value = values[0] if values else ""
+        # A client's next request carries the very same header: parse it once. Keyed by the
+        # exact header text, so a hit is the same input; only successful parses are kept.
+        key = (value, None if chain is None else tuple(chain))
+        certs = self._parsed.get(key)
+        if certs is None:
+            try:
+                certs = tuple(
+                    parse_forwarded(self._format, value, chain=chain, element=self._element)
+                )
+            except ForwardedHeaderError as exc:
+                return self._invalid(str(exc))
+            if len(value) + sum(map(len, chain or ())) <= _MAX_CACHED_HEADERS:
+                self._parsed.put(key, certs)
+        return ForwardedOutcome(certs, self._source, proxy_verified=proxy_verified and bool(certs))
 
     # -- helpers
+
+    def _trusted_peer(self, peer: str | None) -> bool:
+        if peer is None:
+            return False
+        known = self._peers.get(peer)
+        if known is None:
+            known = _peer_in(peer, self._networks)
+            if len(peer) <= 64:  # addresses only; anything longer is not one anyway
+                self._peers.put(peer, known)
+        return known
 
     def _chain_values(self, request: ClientRequest) -> list[list[str]]:
         """Field lines of each chain header: one entry, or one per Apache ``CHAIN_n``."""
@@ -323,7 +353,7 @@ class ForwardedCertificates:
 
     def _untrusted(self, request: ClientRequest) -> str:
         """Why the request did not come from a trusted proxy, or ``""`` if it did."""
-        if self._networks and not _peer_in(request.peer, self._networks):
+        if self._networks and not self._trusted_peer(request.peer):
             return "the peer is not a trusted proxy"
         if self._secret is not None and self._secret_header is not None:
             presented = request.header_values(self._secret_header)
