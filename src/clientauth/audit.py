@@ -70,11 +70,20 @@ class AuditEvent:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields (times in ISO 8601)."""
-        out = dataclasses.asdict(self)
-        out["time"] = self.time.isoformat()
-        out["expires_at"] = self.expires_at.isoformat() if self.expires_at else None
-        out["notices"] = list(self.notices)
-        return out
+        return {
+            "event": self.event,
+            "time": self.time.isoformat(),
+            "ok": self.ok,
+            "client_id": self.client_id,
+            "method": self.method,
+            "failure": self.failure,
+            "error": self.error,
+            "thumbprint": self.thumbprint,
+            "source": self.source,
+            "peer": self.peer,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "notices": list(self.notices),
+        }
 
     def message(self) -> str:
         if self.event == "credential_expiring":
@@ -95,7 +104,7 @@ def emit(event: AuditEvent, hook: AuditHook | None) -> None:
     """Log ``event`` and pass it to ``hook``. A failing hook is logged, never raised: an audit
     sink that is down must not turn into refused (or accepted) clients."""
     level = logging.INFO if event.ok and event.event == "authentication" else logging.WARNING
-    if _logger.isEnabledFor(level):
+    if _listening(level):
         fields = event.as_dict()
         _logger.log(
             level,
@@ -111,4 +120,24 @@ def emit(event: AuditEvent, hook: AuditHook | None) -> None:
 
 def wanted(hook: AuditHook | None, ok: bool) -> bool:
     """Whether building an event is worth it (hot path: skip when nobody listens)."""
-    return hook is not None or _logger.isEnabledFor(logging.INFO if ok else logging.WARNING)
+    return hook is not None or _listening(logging.INFO if ok else logging.WARNING)
+
+
+def _listening(level: int) -> bool:
+    """Whether a record at ``level`` would reach a handler other than a NullHandler.
+
+    ``clientauth`` carries a NullHandler (a library never prints by default), which makes
+    ``isEnabledFor(WARNING)`` true everywhere; building and logging a record nobody reads
+    would cost more than the authentication itself.
+    """
+    if not _logger.isEnabledFor(level):
+        return False
+    current: logging.Logger | None = _logger
+    while current is not None:
+        for handler in current.handlers:
+            if not isinstance(handler, logging.NullHandler) and level >= handler.level:
+                return True
+        if not current.propagate:
+            return False
+        current = current.parent
+    return False

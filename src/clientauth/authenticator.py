@@ -243,13 +243,14 @@ class Authenticator:
             return context.fail(
                 Failure.MISSING_SECRET, "empty client secret", client=client, method=method
             )
-        now = self._now()
+        # The clock is read only when it can matter (an expiring secret).
+        now = self._now() if client.secrets_expire else None
         matched = expired = False
         expiry: datetime | None = None
         # Check every stored secret (no early exit): the work does not depend on which matched.
         for stored in client.secrets:
             if _verify(presented.secret, stored.hash):
-                if stored.expired(now):
+                if now is not None and stored.expired(now):
                     expired = True
                 else:
                     matched = True
@@ -417,7 +418,10 @@ def read_certificates(
                 notices=notices,
             )
         return PresentedChain(chain, "tls", certificate_thumbprint(chain[0]), notices)
-    return PresentedChain(notices=notices)
+    return PresentedChain(notices=notices) if notices else _NO_CERTIFICATES
+
+
+_NO_CERTIFICATES = PresentedChain()
 
 
 def _check_proxy_verified(

@@ -101,6 +101,13 @@ class Client:
     metadata: Mapping[str, Any] = dataclasses.field(
         default_factory=lambda: MappingProxyType({}), repr=False
     )
+    secrets_expire: bool = dataclasses.field(init=False, repr=False)
+    """Whether any stored secret has an expiry (else the clock need not be read)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "secrets_expire", any(s.expires_at is not None for s in self.secrets)
+        )
 
     @property
     def method(self) -> AuthMethod:

@@ -24,6 +24,7 @@ import os
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,6 +86,12 @@ class FileRegistry:
         self._path = Path(os.fspath(path))
         self._interval = _interval(reload_interval)
         self._now: Callable[[], datetime] = now or _system_now
+        # Elapsed time only: the monotonic clock is cheaper per lookup than building a
+        # datetime, and immune to wall-clock jumps. An injected clock wins (tests).
+        self._clock: Callable[[], float] = (
+            time.monotonic if now is None else (lambda: self._now().timestamp())
+        )
+        self._interval_s = self._interval.total_seconds()
         self._reload_lock = threading.Lock()
         self._last_error: str | None = None
         self._failed_signature: _Signature | None = None
@@ -95,7 +102,7 @@ class FileRegistry:
         registry, signature = self._load()
         self._registry: MemoryRegistry = registry
         self._signature: _Signature = signature
-        self._checked_at = self._now()
+        self._checked_at = self._clock()
 
     # -- ClientRegistry ------------------------------------------------------------------
 
@@ -209,10 +216,10 @@ class FileRegistry:
     # -- internals -----------------------------------------------------------------------
 
     def _maybe_reload(self) -> None:
-        now = self._now()
+        now = self._clock()
         checked = self._checked_at
         # A clock that went backwards also triggers a check: never trust a stale interval.
-        if now - checked < self._interval and now >= checked:
+        if now - checked < self._interval_s and now >= checked:
             return
         # Readers never wait for a reload in progress: they keep serving the current snapshot.
         if self._reload_lock.acquire(blocking=False):
@@ -222,7 +229,7 @@ class FileRegistry:
                 self._reload_lock.release()
 
     def _reload_locked(self) -> bool:
-        self._checked_at = self._now()
+        self._checked_at = self._clock()
         try:
             signature = _signature(os.stat(self._path))
         except OSError as exc:

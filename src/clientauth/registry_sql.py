@@ -38,7 +38,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
@@ -82,7 +81,6 @@ id per second."""
 MAX_WRITE_RETRIES = 50
 """Attempts of one read-modify-write before giving up under contention."""
 
-_SHA256 = hashes.SHA256()
 _KEY_QUERY_CHUNK = 200  # bind parameters per IN (...) query; certificates may carry many SANs
 _PG_LOCK_KEY = 0x636C6175  # "clau": the advisory lock taken while creating the schema
 _SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's lock
@@ -172,7 +170,7 @@ class SQLRegistry:
         )
         self._lock = threading.Lock()
         self._by_id: OrderedDict[str, _Entry] = OrderedDict()
-        self._by_cert: OrderedDict[bytes, tuple[float, tuple[Client, ...]]] = OrderedDict()
+        self._by_cert: OrderedDict[str, tuple[float, tuple[Client, ...]]] = OrderedDict()
         self._schema_checked = False
 
     @property
@@ -215,12 +213,12 @@ class SQLRegistry:
         return client
 
     def find_by_certificate(self, certificate: x509.Certificate) -> Sequence[Client]:
-        fingerprint = certificate.fingerprint(_SHA256)
-        cached = self._by_cert.get(fingerprint) if self._size else None
+        # The x5t#S256 is memoised per certificate object (_x509): a cheap cache key.
+        thumbprint = certificate_thumbprint(certificate)
+        cached = self._by_cert.get(thumbprint) if self._size else None
         if cached is not None and cached[0] > self._clock():
             return cached[1]
         name_keys = certificate_name_keys(certificate)
-        thumbprint = certificate_thumbprint(certificate)
         lookup = {_name_key(field, key): (field, key) for field, key in name_keys}
         lookup_keys = [_thumbprint_key(thumbprint), *lookup]
         self._check_schema()
@@ -256,8 +254,8 @@ class SQLRegistry:
         result = tuple(found)
         if self._size:
             with self._lock:
-                self._by_cert[fingerprint] = (self._clock() + self._ttl, result)
-                self._by_cert.move_to_end(fingerprint)
+                self._by_cert[thumbprint] = (self._clock() + self._ttl, result)
+                self._by_cert.move_to_end(thumbprint)
                 while len(self._by_cert) > self._size:
                     self._by_cert.popitem(last=False)
         return result
