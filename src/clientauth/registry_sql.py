@@ -107,6 +107,17 @@ names_table = sa.Table(
     sa.Column("client_id", sa.String(MAX_CLIENT_ID_LENGTH), primary_key=True),
 )
 
+# Statements built once: building a select() costs more than running it (~160 us vs ~50 us
+# for a primary-key lookup on SQLite in memory), and lookups are the hot path.
+_SELECT_CLIENT = sa.select(clients_table.c.metadata, clients_table.c.version).where(
+    clients_table.c.client_id == sa.bindparam("client_id")
+)
+_SELECT_BY_NAMES = (
+    sa.select(clients_table.c.client_id, clients_table.c.metadata, clients_table.c.version)
+    .join(names_table, names_table.c.client_id == clients_table.c.client_id)
+    .where(names_table.c.name_key.in_(sa.bindparam("keys", expanding=True)))
+)
+
 # Migrations from version N to N+1, run in order inside one transaction by create_schema().
 _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 
@@ -196,11 +207,7 @@ class SQLRegistry:
         stale = entry
         self._check_schema()
         with self._engine.connect() as conn:
-            row = conn.execute(
-                sa.select(clients_table.c.metadata, clients_table.c.version).where(
-                    clients_table.c.client_id == client_id
-                )
-            ).first()
+            row = conn.execute(_SELECT_CLIENT, {"client_id": client_id}).first()
         if row is None:
             self._remember(client_id, None, 0, self._negative_ttl)
             return None
@@ -226,16 +233,7 @@ class SQLRegistry:
         with self._engine.connect() as conn:
             for start in range(0, len(lookup_keys), _KEY_QUERY_CHUNK):
                 chunk = lookup_keys[start : start + _KEY_QUERY_CHUNK]
-                query = (
-                    sa.select(
-                        clients_table.c.client_id,
-                        clients_table.c.metadata,
-                        clients_table.c.version,
-                    )
-                    .join(names_table, names_table.c.client_id == clients_table.c.client_id)
-                    .where(names_table.c.name_key.in_(chunk))
-                )
-                for row in conn.execute(query):
+                for row in conn.execute(_SELECT_BY_NAMES, {"keys": chunk}):
                     rows[row.client_id] = (row.metadata, row.version)
         found: list[Client] = []
         for client_id in sorted(rows):
@@ -428,11 +426,7 @@ class SQLRegistry:
             # Read and write in separate transactions: the write holds a lock only as long
             # as the UPDATE, and SQLite never has to upgrade a read lock (which deadlocks).
             with self._engine.connect() as conn:
-                row = conn.execute(
-                    sa.select(clients_table.c.metadata, clients_table.c.version).where(
-                        clients_table.c.client_id == client_id
-                    )
-                ).first()
+                row = conn.execute(_SELECT_CLIENT, {"client_id": client_id}).first()
             if row is None and not create:
                 return None
             current = None if row is None else _parse_row(client_id, row.metadata)
