@@ -79,6 +79,11 @@ KNOWN_BUGS: tuple[type[BaseException], ...] = (
     # and forwarded/_common.load_der catch only ValueError (a DER certificate whose version
     # INTEGER is 3..) -> escapes parse_forwarded, load_certificate and authenticate().
     x509.InvalidVersion,
+    # x509.DuplicateExtension is not a ValueError either: names._sans catches only ValueError,
+    # so certificate_name_keys / RegisteredName.matches / MemoryRegistry.find_by_certificate
+    # raise it -> authenticate() without a client_id raises for a certificate that repeats an
+    # extension.
+    x509.DuplicateExtension,
 )
 _IGNORED: tuple[type[BaseException], ...] = (
     (ClientAuthError, *KNOWN_BUGS)

@@ -53,7 +53,7 @@ from clientauth import (
 )
 from clientauth._x509 import load_certificate
 from clientauth.forwarded import CHAIN_FORMATS, FORMATS
-from clientauth.names import NAME_FIELDS, RegisteredName, parse_dn
+from clientauth.names import NAME_FIELDS, RegisteredName, certificate_name_keys, parse_dn
 from clientauth.request import extract_credentials, parse_basic_authorization
 
 GARBAGE = settings(
@@ -63,7 +63,9 @@ SMALL = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCh
 
 # Exception types that escape today and are reported to the lead (pinned by the strict xfail
 # tests of TestKnownEscapes). Remove an entry when its bug is fixed.
-KNOWN_ESCAPES: tuple[type[BaseException], ...] = (x509.InvalidVersion,)
+KNOWN_ESCAPES: tuple[type[BaseException], ...] = (
+    x509.InvalidVersion, x509.DuplicateExtension,
+)
 
 _PKI = Pki.create("Contract Corp")
 _LEAF = _PKI.leaf("contract-client", san_dns=["client.example"])
@@ -516,7 +518,8 @@ class TestVerifiers:
 
     @pytest.mark.parametrize("chain", [
         [_PKI.intermediate.cert], [_PKI.root.cert], [_PINNED.cert], [_LEAF.cert] * 11,
-        [_FOREIGN_LEAF.cert, _FOREIGN.intermediate.cert], [HUGE_BYTES], [_LEAF.der[:-1]], [_LEAF.pem + _LEAF.pem],
+        [_FOREIGN_LEAF.cert, _FOREIGN.intermediate.cert], [HUGE_BYTES], [_LEAF.der[:-1]],
+        [_LEAF.pem + _LEAF.pem],
     ], ids=["intermediate", "root", "foreign-self-signed", "11-long", "look-alike-ca",
             "10MB", "truncated", "two-pem"])
     def test_pki_refuses_wrong_chains(self, chain: list[Any]) -> None:
@@ -700,6 +703,28 @@ _INVALID_VERSION = pytest.mark.xfail(strict=True, raises=x509.InvalidVersion, re
     "check_binding(PEM) and Authenticator.authenticate (TLS chain or forwarded header)"))
 
 
+_DUPLICATE_EXTENSION = pytest.mark.xfail(strict=True, raises=x509.DuplicateExtension, reason=(
+    "names.py _sans catches ValueError only; cryptography raises x509.DuplicateExtension (not "
+    "a ValueError) on .extensions of a certificate repeating an extension, so "
+    "certificate_name_keys, RegisteredName.matches/presented, MemoryRegistry."
+    "find_by_certificate and Authenticator.authenticate (no client_id) raise. Found by "
+    "fuzz_certificate"))
+
+
+def _duplicate_extension_cert() -> x509.Certificate:
+    """A leaf carrying two extensions with the same OID (RFC 5280 4.2 forbids it): issued with
+    two private extensions of equal length, then the second OID is rewritten to the first."""
+    first, second = x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"), x509.ObjectIdentifier(
+        "1.3.6.1.4.1.55555.2")
+    leaf = _PKI.leaf("dup-ext", san_dns=["client.example"], extra=[
+        (x509.UnrecognizedExtension(first, b"\x05\x00"), False),
+        (x509.UnrecognizedExtension(second, b"\x05\x00"), False),
+    ])
+    oid = bytes.fromhex("06092b0601040183b20302")  # DER of the second OID
+    assert leaf.der.count(oid) == 1
+    return x509.load_der_x509_certificate(leaf.der.replace(oid, oid[:-1] + b"\x01"))
+
+
 class TestKnownEscapes:
     """Each test pins one reported bug; it XPASSes (and fails the run) once fixed."""
 
@@ -744,6 +769,34 @@ class TestKnownEscapes:
             load_clients([{"client_id": "p",
                            "token_endpoint_auth_method": "self_signed_tls_client_auth",
                            "tls_client_certificates": [_pem(_bad_version_der())]}])
+
+    @_DUPLICATE_EXTENSION
+    def test_certificate_name_keys_duplicate_extension(self) -> None:
+        """Name keys of a certificate with a repeated extension: empty, never an exception
+        (names.py promises "never raises for odd certificates")."""
+        assert certificate_name_keys(_duplicate_extension_cert()) == frozenset()
+
+    @_DUPLICATE_EXTENSION
+    def test_registered_name_matches_duplicate_extension(self) -> None:
+        """RegisteredName.matches is False for such a certificate."""
+        registered = RegisteredName.parse("tls_client_auth_san_dns", "client.example")
+        assert registered.matches(_duplicate_extension_cert()) is False
+
+    @_DUPLICATE_EXTENSION
+    def test_authenticate_without_client_id_duplicate_extension(self) -> None:
+        """authenticate() with such a TLS chain and no client_id fails, without raising
+        (identification by certificate goes through MemoryRegistry.find_by_certificate)."""
+        result = _AUTH.authenticate(ClientRequest(tls_chain=[_duplicate_extension_cert()]))
+        refused_result(result)
+
+    def test_duplicate_extension_control(self) -> None:
+        """Control: the crafted certificate parses, and with a client_id it is refused by
+        the PKI verifier (pki.py already catches DuplicateExtension)."""
+        cert = _duplicate_extension_cert()
+        with pytest.raises(x509.DuplicateExtension):
+            _ = cert.extensions
+        result = _AUTH.authenticate(ClientRequest(form={"client_id": "mtls"}, tls_chain=[cert]))
+        refused_result(result)
 
     def test_valid_version_still_parses(self) -> None:
         """Control: the unmodified certificate loads (the edit above is the only change)."""

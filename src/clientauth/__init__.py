@@ -39,6 +39,7 @@ from .forwarded import ForwardedCertificates, ForwardedOutcome, parse_forwarded
 from .jwks import JwksFetcher
 from .pinned import PinnedVerifier
 from .pki import PKIVerifier
+from .registry_file import FileRegistry
 from .request import ClientRequest
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
 from .revocation import RevocationChecker, RevocationMode
@@ -67,6 +68,7 @@ __all__ = [
     "DistinguishedNameError",
     "Failure",
     "FetchError",
+    "FileRegistry",
     "ForwardedCertificates",
     "ForwardedHeaderError",
     "ForwardedOutcome",
