@@ -235,7 +235,9 @@ class TestFetched:
     def test_good_via_fetched_crl(self, lab: RevocationLab) -> None:
         """A certificate absent from the fetched openssl CRL authenticates, and the status
         carries the CRL's nextUpdate so a cached decision cannot outlive it."""
-        status = RevocationChecker("hard-fail").check(lab.path(lab.good_crl_only), datetime.now(UTC))
+        status = RevocationChecker("hard-fail").check(
+            lab.path(lab.good_crl_only), datetime.now(UTC)
+        )
         assert status.state is RevocationState.GOOD, status.detail
         assert status.next_update == lab.served_crl.next_update_utc
 
