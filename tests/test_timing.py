@@ -114,11 +114,6 @@ class TestEqualWork:
         assert work(auth, basic("rot", old), counts) == work(auth, basic("rot", new), counts)
         assert work(auth, basic("rot", "z" * 43), counts) == Counter(hmac=2, compare_digest=2)
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "authenticator.py: a registered id presented with the wrong secret method (form post "
-        "for a client_secret_basic client) fails method_not_allowed before any hash, while an "
-        "unknown id is verified against the dummy hash (1 HMAC): a ~1 us difference that tells "
-        "registered ids from unknown ones"))
     def test_wrong_method_costs_what_unknown_costs(
         self, auth: Authenticator, counts: Counter[str]
     ) -> None:
@@ -162,10 +157,6 @@ class TestUnknownLooksLikeWrong:
         assert a.error == b.error == "invalid_client"
         assert a.method == b.method
 
-    @pytest.mark.xfail(strict=True, reason=(
-        "authenticator.py: an unknown id with an EMPTY secret (Basic 'nobody:') is checked "
-        "against the dummy client and the result says client_id='\\x00unknown' (the dummy's "
-        "internal id) with failure missing_secret, instead of the claimed id 'nobody'"))
     def test_empty_secret_for_unknown_id_keeps_the_claimed_id(self, auth: Authenticator) -> None:
         """The result names the id the request claimed, never the internal dummy."""
         result = auth.authenticate(basic("nobody", ""))

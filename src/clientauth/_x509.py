@@ -19,6 +19,8 @@ from ._cache import LRU, CertificateMemo
 from .exceptions import CertificateParseError
 
 __all__ = [
+    "DECODE_ERRORS",
+    "EXTENSION_ERRORS",
     "MAX_CERTIFICATE_SIZE",
     "MAX_CHAIN_LENGTH",
     "CertificateLike",
@@ -38,6 +40,17 @@ MAX_CERTIFICATE_SIZE = 64 * 1024
 
 MAX_CHAIN_LENGTH = 10
 """Most certificates accepted in one presented chain (leaf included)."""
+
+# What cryptography raises for bytes that are not a certificate it can load. InvalidVersion
+# (e.g. a version INTEGER of 3) is not a ValueError.
+DECODE_ERRORS: tuple[type[Exception], ...] = (ValueError, x509.InvalidVersion)
+# What reading a parsed certificate's extensions can raise (a repeated extension, a general
+# name type cryptography does not model).
+EXTENSION_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
 
 _PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
 _DER = Encoding.DER
@@ -90,11 +103,11 @@ def _load_certificate(value: CertificateLike) -> x509.Certificate:
             raise CertificateParseError("PEM holds more than one certificate")
         try:
             return x509.load_pem_x509_certificate(data)
-        except ValueError:
+        except DECODE_ERRORS:
             raise CertificateParseError("not a valid PEM certificate") from None
     try:
         return x509.load_der_x509_certificate(data)
-    except ValueError:
+    except DECODE_ERRORS:
         raise CertificateParseError("not a valid DER certificate") from None
 
 
@@ -127,7 +140,7 @@ def load_pem_bundle(data: str | bytes) -> tuple[x509.Certificate, ...]:
         raise CertificateParseError("PEM bundle too large")
     try:
         certs = x509.load_pem_x509_certificates(raw)
-    except ValueError:
+    except DECODE_ERRORS:
         raise CertificateParseError("not a valid PEM certificate bundle") from None
     return tuple(certs)
 

@@ -232,6 +232,10 @@ class Authenticator:
                 client=client,
             )
         if presented.method is not method:
+            if presented.secret is not None:
+                # Spend the one hash every other refusal of a presented secret spends, so that
+                # "registered, wrong method" cannot be told from "unknown id" by time.
+                _verify(presented.secret, DUMMY_HASH)
             return context.fail(
                 Failure.METHOD_NOT_ALLOWED,
                 f"client {client.client_id!r} is registered for {method.value}, "
@@ -240,6 +244,12 @@ class Authenticator:
                 method=presented.method,
             )
         if presented.secret is None:
+            if unknown:
+                return context.fail(
+                    Failure.UNKNOWN_CLIENT,
+                    f"no client {presented.client_id!r} registered",
+                    method=method,
+                )
             return context.fail(
                 Failure.MISSING_SECRET, "empty client secret", client=client, method=method
             )

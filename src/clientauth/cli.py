@@ -14,14 +14,14 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from ._version import __version__
-from ._x509 import certificate_thumbprint, load_certificate, load_pem_bundle
-from .exceptions import ClientAuthError, ParseError
+from ._x509 import EXTENSION_ERRORS, certificate_thumbprint, load_certificate, load_pem_bundle
+from .exceptions import CertificateParseError, ClientAuthError, ParseError
 from .result import AuthMethod, AuthResult
 
 __all__ = ["main"]
@@ -271,24 +271,15 @@ def _cmd_thumbprint(args: argparse.Namespace, out: TextIO) -> int:
 def describe_certificate(cert: x509.Certificate) -> dict[str, Any]:
     """The facts ``clientauth inspect`` prints."""
     sans: dict[str, list[str]] = {}
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    san = _extension(cert, x509.SubjectAlternativeName)
+    if san is not None:
         for kind, cls in (("dns", x509.DNSName), ("uri", x509.UniformResourceIdentifier),
                           ("ip", x509.IPAddress), ("email", x509.RFC822Name)):
             values = [str(v) for v in san.get_values_for_type(cls)]
             if values:
                 sans[kind] = values
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        is_ca = False
-    try:
-        eku = [o.dotted_string for o in
-               cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value]
-    except x509.ExtensionNotFound:
-        eku = []
+    constraints = _extension(cert, x509.BasicConstraints)
+    eku = _extension(cert, x509.ExtendedKeyUsage)
     return {
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
@@ -296,11 +287,23 @@ def describe_certificate(cert: x509.Certificate) -> dict[str, Any]:
         "not_before": cert.not_valid_before_utc.isoformat(),
         "not_after": cert.not_valid_after_utc.isoformat(),
         "san": sans,
-        "ca": is_ca,
-        "extended_key_usage": eku,
+        "ca": bool(constraints and constraints.ca),
+        "extended_key_usage": [o.dotted_string for o in eku] if eku else [],
         "self_signed": _self_signed(cert),
         "x5t#S256": certificate_thumbprint(cert),
     }
+
+
+_E = TypeVar("_E", bound=x509.ExtensionType)
+
+
+def _extension(cert: x509.Certificate, kind: type[_E]) -> _E | None:
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+    except EXTENSION_ERRORS:
+        raise CertificateParseError("the certificate's extensions cannot be read") from None
 
 
 def _self_signed(cert: x509.Certificate) -> bool:

@@ -32,7 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cryptography import x509
 
-from ._x509 import certificate_thumbprint, load_certificate
+from ._x509 import EXTENSION_ERRORS, certificate_thumbprint, load_certificate
 from .exceptions import ClientMetadataError, ConfigurationError, ParseError
 from .names import NAME_FIELDS, RegisteredName, certificate_name_keys
 from .result import AuthMethod
@@ -279,6 +279,8 @@ def _read_json(path: str) -> object:
             data = fh.read(MAX_REGISTRY_FILE_SIZE + 1)
     except OSError as exc:
         raise ConfigurationError(f"cannot read client registry {path!r}: {exc.strerror}") from None
+    except ValueError:  # open() refuses a path with a NUL byte
+        raise ConfigurationError("client registry path is not a valid file name") from None
     if len(data) > MAX_REGISTRY_FILE_SIZE:
         raise ConfigurationError(f"client registry {path!r} exceeds {MAX_REGISTRY_FILE_SIZE} bytes")
     try:
@@ -511,6 +513,8 @@ def _parse_thumbprints(value: object, fail: Any) -> set[str]:
 def _is_ca(certificate: x509.Certificate) -> bool:
     try:
         bc = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except (x509.ExtensionNotFound, ValueError):
+    except x509.ExtensionNotFound:
+        return False
+    except EXTENSION_ERRORS:
         return False
     return bc.ca

@@ -48,6 +48,7 @@ from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 
 from ._cache import CertificateMemo
+from ._x509 import EXTENSION_ERRORS as _EXTENSION_ERRORS
 from .exceptions import DistinguishedNameError, ParseError
 
 __all__ = [
@@ -669,12 +670,13 @@ def _san_key(field: str, value: object) -> Hashable | None:
     return _email_key(value)
 
 
-def _sans(certificate: x509.Certificate) -> Iterable[x509.GeneralName]:
+def _sans(certificate: x509.Certificate) -> Iterable[x509.GeneralName] | None:
+    """The SAN entries; ``None`` when the extensions cannot be read (malformed, or repeated,
+    which RFC 5280 4.2 forbids): such a certificate names nothing at all."""
     try:
         extensions = certificate.extensions
-    except ValueError:
-        # Malformed or duplicated extensions: nothing in them can be trusted to match.
-        return ()
+    except _EXTENSION_ERRORS:
+        return None
     # A plain loop is about twice as fast as get_extension_for_class (hot path); cryptography
     # already refuses certificates with a duplicated extension (RFC 5280 section 4.2).
     for extension in extensions:
@@ -687,7 +689,9 @@ def _sans(certificate: x509.Certificate) -> Iterable[x509.GeneralName]:
 def _subject(certificate: x509.Certificate) -> x509.Name | None:
     try:
         return certificate.subject
-    except ValueError:
+    except (ValueError, TypeError):
+        # cryptography refuses some attribute encodings when building the Name (a BIT STRING
+        # value under any OID but x500UniqueIdentifier raises TypeError): no name, no match.
         return None
 
 
@@ -703,13 +707,16 @@ def certificate_name_keys(certificate: x509.Certificate) -> frozenset[tuple[str,
 
 
 def _compute_name_keys(certificate: x509.Certificate) -> frozenset[tuple[str, Hashable]]:
+    sans = _sans(certificate)
+    if sans is None:
+        return frozenset()
     keys: set[tuple[str, Hashable]] = set()
     subject = _subject(certificate)
     if subject is not None:
         dn_key = _dn_key(subject)
         if dn_key:  # an empty subject names nothing (RFC 5280 section 4.1.2.6)
             keys.add((_SUBJECT_DN, dn_key))
-    for general_name in _sans(certificate):
+    for general_name in sans:
         field = _FIELD_BY_SAN_TYPE.get(type(general_name))
         if field is not None:
             key = _san_key(field, general_name.value)
@@ -833,6 +840,8 @@ class RegisteredName:
         Raises :class:`~clientauth.ParseError` (:class:`~clientauth.DistinguishedNameError`
         for a subject DN) naming the problem and, where it helps, its position.
         """
+        if not isinstance(field, str) or not isinstance(value, str):
+            raise _refuse("a registered name and its field must be strings")
         compute = _REGISTERED_KEY.get(field)
         if compute is None:
             raise ParseError("unknown name field; expected one of " + ", ".join(NAME_FIELDS))
@@ -869,6 +878,6 @@ class RegisteredName:
         kind = _SAN_TYPES[self.field]
         return tuple(
             _printable(str(general_name.value))
-            for general_name in _sans(certificate)
+            for general_name in _sans(certificate) or ()
             if type(general_name) is kind
         )

@@ -86,7 +86,13 @@ class ClientRequest:
                 raise ConfigurationError(f"{label} must be a mapping of name to str")
         if peer is not None and not isinstance(peer, str):
             raise ConfigurationError("peer must be an address string or None")
-        chain = tuple(tls_chain) if not isinstance(tls_chain, str | bytes) else (tls_chain,)
+        if isinstance(tls_chain, str | bytes):
+            chain: tuple[CertificateLike, ...] = (tls_chain,)
+        else:
+            try:
+                chain = tuple(tls_chain)
+            except TypeError:
+                raise ConfigurationError("tls_chain must be a sequence of certificates") from None
         if len(chain) > MAX_CHAIN_LENGTH:
             raise ConfigurationError(f"a TLS chain has at most {MAX_CHAIN_LENGTH} certificates")
         object.__setattr__(self, "headers", tuple(pairs))
@@ -172,6 +178,8 @@ def parse_basic_authorization(value: str) -> tuple[str, str]:
     joined with ``:`` and base64-encoded, so a ``:`` or ``%`` inside either survives. Raises
     :class:`~clientauth.CredentialsError` for anything malformed; never echoes the input.
     """
+    if not isinstance(value, str):
+        raise CredentialsError("an Authorization value must be a str")
     if len(value) > MAX_HEADER_VALUE_LENGTH:
         raise CredentialsError("Authorization header too large")
     scheme, sep, token = value.strip(" \t").partition(" ")
@@ -220,6 +228,8 @@ def extract_credentials(
     malformed, carries more than one secret method (RFC 6749 2.3: "MUST NOT use more than one
     authentication method in each request"), or names two different client ids.
     """
+    if not isinstance(request, ClientRequest):
+        raise ConfigurationError("extract_credentials() takes a ClientRequest")
     state = _Found()
     # One pass over the headers. Authorization: Basic is RFC 6749 2.3.1; other schemes
     # (Bearer, DPoP) are not client authentication and are left to the application.

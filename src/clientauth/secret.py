@@ -124,8 +124,10 @@ def parse_secret_hash(stored: str) -> SecretHash:
     if stored.startswith(("pbkdf2_sha256$", "$pbkdf2-sha256$")):
         return _Pbkdf2Hash.parse(stored)
     if stored.startswith("$"):
-        scheme = stored[1:].split("$", 1)[0][:20]
-        raise ConfigurationError(f"unsupported secret hash scheme {scheme!r}")
+        # Never quote any of it: a secret pasted here by mistake must not reach the logs.
+        raise ConfigurationError(
+            "unsupported secret hash scheme (expected $sha256$, $argon2id$, $2b$ or pbkdf2)"
+        )
     raise ConfigurationError(
         "not a recognised secret hash (a clear-text secret? store hash_secret(secret))"
     )

@@ -21,7 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
 
-from clientauth._x509 import MAX_CERTIFICATE_SIZE, MAX_CHAIN_LENGTH
+from clientauth._x509 import DECODE_ERRORS, MAX_CERTIFICATE_SIZE, MAX_CHAIN_LENGTH
 from clientauth.exceptions import ForwardedHeaderError
 
 __all__ = [
@@ -130,7 +130,7 @@ def decode_base64(text: str, fmt: str, *, offset: int = 0, what: str = "certific
         raise ForwardedHeaderError(f"empty {what}", format=fmt, position=offset)
     try:
         return binascii.a2b_base64(text, strict_mode=True)
-    except ValueError:
+    except DECODE_ERRORS:
         # binascii.Error is a ValueError; so is a str with non-ASCII characters.
         match = _NOT_BASE64.search(text)
         position = offset + (match.start() if match else 0)
@@ -152,7 +152,7 @@ def load_der(der: bytes, fmt: str, *, offset: int | None = None) -> x509.Certifi
         )
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError:
+    except DECODE_ERRORS:
         raise ForwardedHeaderError(
             "not a valid DER certificate", format=fmt, position=offset
         ) from None
