@@ -38,20 +38,20 @@ def auth() -> Authenticator:
 
 @pytest.fixture
 def counts(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Counts keyed hashes (secret._hmac) and hmac.compare_digest calls."""
+    """Counts salted hashes (secret._salted_sha256) and hmac.compare_digest calls."""
     counter: Counter[str] = Counter()
-    real_hmac = clientauth.secret._hmac
+    real_hash = clientauth.secret._salted_sha256
     real_compare = hmac.compare_digest
 
-    def counting_hmac(salt: bytes, secret: bytes) -> bytes:
-        counter["hmac"] += 1
-        return real_hmac(salt, secret)
+    def counting_hash(salt: bytes, secret: bytes) -> bytes:
+        counter["hash"] += 1
+        return real_hash(salt, secret)
 
     def counting_compare(a: object, b: object) -> bool:
         counter["compare_digest"] += 1
         return real_compare(a, b)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(clientauth.secret, "_hmac", counting_hmac)
+    monkeypatch.setattr(clientauth.secret, "_salted_sha256", counting_hash)
     monkeypatch.setattr(hmac, "compare_digest", counting_compare)
     return counter
 
@@ -76,7 +76,7 @@ class TestEqualWork:
             "wrong-longer": basic("known", "x" * (3 * n)),
         }
         seen = {label: work(auth, req, counts) for label, req in cases.items()}
-        assert all(c == Counter(hmac=1, compare_digest=1) for c in seen.values()), seen
+        assert all(c == Counter(hash=1, compare_digest=1) for c in seen.values()), seen
 
     def test_refused_shapes_still_spend_one_verification(
         self, auth: Authenticator, counts: Counter[str]
@@ -85,7 +85,7 @@ class TestEqualWork:
         like a wrong one -- for known and unknown ids alike."""
         for request in (basic("known", "x" * 1025), basic("nobody", "x" * 1025)):
             result_counts = work(auth, request, counts)
-            assert result_counts in (Counter(), Counter(hmac=1, compare_digest=1))
+            assert result_counts in (Counter(), Counter(hash=1, compare_digest=1))
         assert work(auth, basic("known", "x" * 1025), counts) == work(
             auth, basic("nobody", "x" * 1025), counts
         )
@@ -112,7 +112,7 @@ class TestEqualWork:
         }])
         auth = Authenticator(registry)
         assert work(auth, basic("rot", old), counts) == work(auth, basic("rot", new), counts)
-        assert work(auth, basic("rot", "z" * 43), counts) == Counter(hmac=2, compare_digest=2)
+        assert work(auth, basic("rot", "z" * 43), counts) == Counter(hash=2, compare_digest=2)
 
     def test_wrong_method_costs_what_unknown_costs(
         self, auth: Authenticator, counts: Counter[str]
@@ -131,7 +131,7 @@ class TestConstantTimeCompare:
         counts.clear()
         assert stored.verify(SECRET.encode()) is True
         assert stored.verify(b"wrong") is False
-        assert counts == Counter(hmac=2, compare_digest=2)
+        assert counts == Counter(hash=2, compare_digest=2)
 
     def test_pbkdf2_scheme_compares_with_compare_digest(self, counts: Counter[str]) -> None:
         """The legacy pbkdf2 scheme also ends in hmac.compare_digest."""
