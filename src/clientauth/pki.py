@@ -37,7 +37,6 @@ from cryptography.x509.verification import (
     ClientVerifier,
     Criticality,
     ExtensionPolicy,
-    Policy,
     PolicyBuilder,
     Store,
     VerificationError,
@@ -85,7 +84,6 @@ used store is rebuilt on demand, which costs microseconds, not correctness."""
 
 _SHA256 = hashes.SHA256()
 _CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
-_EMPTY_NAME = x509.Name([])
 _SAN_RULE = "RFC 5280 4.2.1.6: a certificate with an empty subject needs a critical subjectAltName"
 # What cryptography raises for extensions it cannot represent: ValueError (malformed),
 # DuplicateExtension (RFC 5280 4.2: each extension at most once), TypeError (e.g. IP name
@@ -101,28 +99,14 @@ def _utcnow() -> datetime:
 # -- the extension policies, built once for the process ----------------------------------------
 
 
-def _san_validator(policy: Policy, cert: x509.Certificate, san: x509.SubjectAlternativeName | None
-                   ) -> None:
-    """The part of RFC 5280 4.2.1.6 we keep after relaxing WebPKI's "SAN required" rule.
-
-    Client certificates identified by their subject DN (RFC 8705 ``tls_client_auth_subject_dn``)
-    commonly carry no SAN, so a SAN may be absent -- but then the subject is the only name,
-    and an empty subject requires a SAN marked critical. Raising refuses the certificate.
-    """
-    if cert.subject != _EMPTY_NAME:
-        return
-    if san is None:
-        raise ValueError(_SAN_RULE)
-    critical = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).critical
-    if not critical:
-        raise ValueError(_SAN_RULE)
-
-
 _CA_POLICY: Final = ExtensionPolicy.webpki_defaults_ca()
 # WebPKI requires a SAN on every end entity (CABF BR 7.1.2.7); RFC 8705 clients are often named
-# by their subject DN only, so the SAN becomes optional, with the empty-subject rule above.
+# by their subject DN only, so the SAN becomes optional. The part of RFC 5280 4.2.1.6 that
+# remains -- an empty subject needs a critical SAN -- is enforced by _precheck_leaf on the leaf
+# before every validation (a Python callback here would cost ~17 us per verify: the verifier
+# hands it a fresh certificate object whose subject must be rebuilt).
 _EE_POLICY: Final = ExtensionPolicy.webpki_defaults_ee().may_be_present(
-    x509.SubjectAlternativeName, Criticality.AGNOSTIC, _san_validator
+    x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
 )
 
 
@@ -533,8 +517,9 @@ def _presented(chain: object) -> tuple[x509.Certificate, ...] | CertificateCheck
 def _precheck_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | None:
     """The common reasons to refuse a leaf, checked first so the reason is precise.
 
-    Every refusal here is one cryptography makes too (an accept is only ever cryptography's);
-    this only names the reason before chain building hides it behind "no path found".
+    Every refusal here but the empty-subject rule is one cryptography makes too (an accept is
+    only ever cryptography's); this names the reason before chain building hides it behind
+    "no path found".
     """
     try:
         extensions = leaf.extensions
@@ -546,6 +531,18 @@ def _precheck_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | N
             Failure.MALFORMED_CERTIFICATE,
             "the client certificate has malformed or duplicate extensions",
         )
+    if not leaf.subject.rdns:
+        # RFC 5280 4.2.1.6: with an empty subject the identity is in the SAN, which must then
+        # be present and critical. (Unlike the other checks here this one is ours alone: the
+        # relaxed end-entity policy no longer asks cryptography to require a SAN.)
+        try:
+            san_critical = extensions.get_extension_for_class(
+                x509.SubjectAlternativeName
+            ).critical
+        except x509.ExtensionNotFound:
+            san_critical = False
+        if not san_critical:
+            return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, _SAN_RULE)
     if bc is not None and bc.ca:
         # RFC 5280 4.2.1.9: cA=TRUE certifies a CA; a CA key must not act as a client.
         return CertificateCheck.failed(
