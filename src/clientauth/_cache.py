@@ -9,6 +9,7 @@ and is safe to share between threads.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -33,11 +34,13 @@ class LRU(Generic[K, V]):
         self._lock = threading.Lock()
 
     def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
+        # Reads take no lock: OrderedDict operations are atomic under the GIL, and a key that a
+        # concurrent put() evicted between the two calls is simply not moved (KeyError).
+        value = self._data.get(key)
+        if value is not None:
+            with contextlib.suppress(KeyError):
                 self._data.move_to_end(key)
-            return value
+        return value
 
     def put(self, key: K, value: V) -> None:
         with self._lock:
