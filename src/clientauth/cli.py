@@ -353,6 +353,13 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         print(title, file=out)
         _table(section, out)
         print(file=out)
+    print("Certificate tools: `clientauth inspect` on the payments client's certificate "
+          "(x5t#S256 is what `clientauth thumbprint` prints)", file=out)
+    info = describe_certificate(world.leaf.cert)
+    for key in ("subject", "issuer", "not_after", "extended_key_usage", "self_signed",
+                "x5t#S256"):
+        print(f"  {key:<19}{info[key]}", file=out)
+    print(file=out)
     bad = sum(1 for r in rows if not r.as_expected)
     print(f"{len(rows)} scenarios, {len(rows) - bad} as expected, {bad} unexpected "
           f"({time.perf_counter() - started:.2f} s)", file=out)
