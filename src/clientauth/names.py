@@ -380,18 +380,7 @@ class _DNParser:
     def parse_rfc4514(self) -> DistinguishedName:
         rdns: list[list[tuple[str, str]]] = []
         while True:
-            rdn: list[tuple[str, str]] = []
-            while True:
-                oid = self.attribute_type()
-                start = self.pos
-                value = self.rfc4514_value()
-                self.check_value(value, start)
-                rdn.append((oid, value))
-                if self.pos < self.n and self.text[self.pos] == "+":
-                    self.pos += 1
-                    continue
-                break
-            rdns.append(rdn)
+            rdns.append(self.rdn(self.rfc4514_value))
             if self.pos == self.n:
                 break
             # rfc4514_value stops only at ',' '+' or the end.
@@ -406,19 +395,22 @@ class _DNParser:
             if self.text[self.pos] != "/":  # pragma: no cover - slash_value stops only at '/'
                 raise self.fail("expected '/'")
             self.pos += 1
-            rdn: list[tuple[str, str]] = []
-            while True:
-                oid = self.attribute_type()
-                start = self.pos
-                value = self.slash_value()
-                self.check_value(value, start)
-                rdn.append((oid, value))
-                if self.pos < self.n and self.text[self.pos] == "+":
-                    self.pos += 1
-                    continue
-                break
-            rdns.append(rdn)
+            rdns.append(self.rdn(self.slash_value))
         return DistinguishedName._build(rdns, None)
+
+    def rdn(self, value_parser: Callable[[], str]) -> list[tuple[str, str]]:
+        """One RDN: ``type=value`` pairs joined by ``+`` (multi-valued, RFC 4514 2.2)."""
+        rdn: list[tuple[str, str]] = []
+        while True:
+            oid = self.attribute_type()
+            start = self.pos
+            value = value_parser()
+            self.check_value(value, start)
+            rdn.append((oid, value))
+            if self.pos < self.n and self.text[self.pos] == "+":
+                self.pos += 1
+                continue
+            return rdn
 
     def check_value(self, value: str, start: int) -> None:
         # Escapes (\00, \1F, hex values) can smuggle characters the raw-text check never saw.
