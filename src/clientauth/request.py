@@ -69,10 +69,19 @@ class ClientRequest:
         tls_chain: Iterable[CertificateLike] = (),
     ) -> None:
         pairs: list[tuple[str, str]] = []
+        append = pairs.append
         try:
-            for item in headers:
-                name, value = item
-                pairs.append((_header_text(name).lower(), _header_text(value)))
+            for name, value in headers:
+                # Built once per request by every adapter: the common types are inlined.
+                if type(name) is bytes:
+                    name = name.decode("latin-1")  # noqa: PLW2901
+                elif type(name) is not str:
+                    name = _header_text(name)  # noqa: PLW2901
+                if type(value) is bytes:
+                    value = value.decode("latin-1")  # noqa: PLW2901
+                elif type(value) is not str:
+                    value = _header_text(value)  # noqa: PLW2901
+                append((name.lower(), value))
                 if len(pairs) > MAX_HEADERS:
                     raise ConfigurationError(f"more than {MAX_HEADERS} header fields")
         except (TypeError, ValueError) as exc:
