@@ -385,6 +385,13 @@ EXPLAINED: dict[str, tuple[bool, str]] = {
         "we are stricter: cryptography's verifier does not implement directoryName name "
         "constraints and refuses any chain whose CA carries them (fail closed); pyhanko "
         "implements RFC 5280 4.2.1.10 for DNs and accepts a subject inside the subtree")),
+    "P-192 leaf key": (False, (
+        "we are stricter on purpose: a client key must be RSA >= 2048 bits, P-256/384/521 or "
+        "EdDSA (CA/Browser Forum BR 6.1.5-6.1.6); pyhanko validates the path and leaves key "
+        "strength to the caller")),
+    "RSA-1024 leaf key": (False, (
+        "we are stricter on purpose: RSA-1024 is below the 2048-bit minimum (CA/Browser Forum "
+        "BR 6.1.5); pyhanko does not judge key strength")),
 }
 
 

@@ -403,3 +403,40 @@ class TestConfiguration:
         today = datetime.now(UTC)
         expected = leaf.cert.not_valid_before_utc <= today <= leaf.cert.not_valid_after_utc
         assert verifier.verify(pki.chain_for(leaf), client()).ok is expected
+
+
+class TestWeakKeys:
+    """Keys that can be broken prove nothing, whoever signed the certificate."""
+
+    def _client(self, cn: str) -> clientauth.Client:
+        return clientauth.Client.from_metadata({
+            "client_id": cn, "token_endpoint_auth_method": "tls_client_auth",
+            "tls_client_auth_subject_dn": f"CN={cn}"})
+
+    def test_rsa_1024_refused(self, pki: Pki, verifier: PKIVerifier) -> None:
+        """An RSA-1024 leaf from a trusted CA fails with weak_key (CABF BR 6.1.5)."""
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+        leaf = pki.leaf("weak-rsa", key=key)
+        check = verifier.verify([leaf.cert, pki.intermediate.cert], self._client("weak-rsa"))
+        assert check.failure is Failure.WEAK_KEY, check
+
+    def test_p224_refused(self, pki: Pki, verifier: PKIVerifier) -> None:
+        """A leaf on a curve other than P-256/384/521 fails with weak_key."""
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        leaf = pki.leaf("weak-ec", key=ec.generate_private_key(ec.SECP224R1()))
+        check = verifier.verify([leaf.cert, pki.intermediate.cert], self._client("weak-ec"))
+        assert check.failure is Failure.WEAK_KEY, check
+
+    def test_strong_keys_pass(self, pki: Pki, verifier: PKIVerifier) -> None:
+        """RSA-2048 and P-384 leaves are accepted."""
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        for cn, key in (("rsa-2048", rsa.generate_private_key(public_exponent=65537,
+                                                              key_size=2048)),
+                        ("p-384", ec.generate_private_key(ec.SECP384R1()))):
+            leaf = pki.leaf(cn, key=key)
+            check = verifier.verify([leaf.cert, pki.intermediate.cert], self._client(cn))
+            assert check.ok, (cn, check)

@@ -31,7 +31,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import (
     ClientVerifier,
@@ -59,6 +61,7 @@ __all__ = [
     "MAX_CHAIN_DEPTH",
     "MAX_INTERMEDIATES",
     "MAX_TRUST_ANCHORS",
+    "MIN_RSA_BITS",
     "PKIVerifier",
 ]
 
@@ -410,6 +413,9 @@ class PKIVerifier:
         precheck = _precheck_leaf(leaf, at)
         if precheck is not None:
             return precheck, None
+        weak = _weak_key(leaf)
+        if weak is not None:
+            return CertificateCheck.failed(Failure.WEAK_KEY, weak), None
         verifier = anchors.verifier(second)
         try:
             verified = verifier.verify(leaf, [*presented[1:], *self._intermediates])
@@ -512,6 +518,35 @@ def _presented(chain: object) -> tuple[x509.Certificate, ...] | CertificateCheck
                 Failure.MALFORMED_CERTIFICATE, "a presented certificate cannot be parsed"
             )
     return tuple(out)
+
+
+MIN_RSA_BITS = 2048
+"""Smallest RSA client key accepted (CA/Browser Forum Baseline Requirements 6.1.5)."""
+_STRONG_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1"})
+
+
+def _weak_key(leaf: x509.Certificate) -> str | None:
+    """Why the leaf's key is too weak to prove anything, or ``None``.
+
+    cryptography's verifier checks signatures, not the strength of the leaf's own key, so a
+    P-192 or RSA-1024 client certificate from a (misbehaving) trusted CA would pass; keys that
+    can be factored or broken with public means prove nothing about who holds them.
+    """
+    try:
+        key = leaf.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return "the client certificate's public key cannot be read"
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            return f"the client certificate's RSA key has {key.key_size} bits (< {MIN_RSA_BITS})"
+        return None
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in _STRONG_CURVES:
+            return f"the client certificate's key is on curve {key.curve.name} (not P-256/384/521)"
+        return None
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return None
+    return f"the client certificate's key type ({type(key).__name__}) is not accepted"
 
 
 def _precheck_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | None:

@@ -92,6 +92,9 @@ class Failure(StrEnum):
     """The leaf's extended key usage does not allow TLS client authentication."""
     CA_CERTIFICATE = "ca_certificate"
     """A CA certificate was presented as the client's own certificate."""
+    WEAK_KEY = "weak_key"
+    """The client certificate's key is too weak: RSA under 2048 bits, DSA, or an elliptic
+    curve other than P-256, P-384 or P-521 (CA/Browser Forum BR 6.1.5 / 6.1.6)."""
     REVOKED = "revoked"
     REVOCATION_UNKNOWN = "revocation_unknown"
     NAME_MISMATCH = "name_mismatch"
