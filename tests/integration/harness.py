@@ -11,9 +11,11 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -261,3 +263,25 @@ def proxy_command(spec: ProxySpec, binary: str, conf: Path, run_dir: Path) -> tu
     return [binary, "run", "--adapter", "caddyfile", "--config", str(conf)], env
 
 
+
+
+@contextlib.contextmanager
+def uvicorn_thread(config: Any, *, timeout: float = 15.0) -> Iterator[None]:
+    """Run ``uvicorn.Server(config)`` in a daemon thread of this process until the block ends;
+    fails if it does not start within ``timeout`` or does not stop afterwards."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{config.port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError(f"uvicorn did not start on {config.host}:{config.port}")
+            time.sleep(0.02)
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        assert not thread.is_alive(), "uvicorn did not stop"

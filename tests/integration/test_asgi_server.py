@@ -7,15 +7,13 @@ and concurrent clients that must never see each other's result.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from harness import free_port, port_open
+from harness import free_port, uvicorn_thread
 
 import clientauth
 from clientauth.asgi import ClientAuthMiddleware
@@ -66,19 +64,8 @@ def base_url() -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             lifespan="off", proxy_headers=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-asgi-test", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 15
-        while not port_open(port):
-            if time.monotonic() > deadline or not thread.is_alive():
-                pytest.fail("uvicorn did not start on 127.0.0.1")
-            time.sleep(0.05)
+    with uvicorn_thread(config):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ import contextlib
 import hashlib
 import json
 import ssl
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from harness import (
     ORG,
     STARTUP_TIMEOUT,
@@ -29,6 +26,7 @@ from harness import (
     ItPki,
     free_port,
     unavailable,
+    uvicorn_thread,
 )
 
 import clientauth
@@ -122,20 +120,8 @@ def serve(app: Any, it_pki: ItPki, client_cas: str, *, required: bool,
         ssl_ca_certs=client_cas, client_cert_required=required, http=http,
         log_level="warning", access_log=False, lifespan="off",
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise AssertionError(f"uvicorn did not start on 127.0.0.1:{port}")
-            time.sleep(0.02)
+    with uvicorn_thread(config, timeout=max(STARTUP_TIMEOUT, STOP_TIMEOUT)):
         yield f"https://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(STOP_TIMEOUT)
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 @pytest.fixture(scope="module", params=["h11", "httptools"])
