@@ -45,7 +45,10 @@ def main() -> None:
             "bare compare_digest (32 bytes)",
             per_call(lambda: hmac.compare_digest(digest_a, digest_b), batch=20000),
         ),
-        ("hash verify (salted SHA-256 + compare)", per_call(lambda: parsed.verify(raw), batch=20000)),
+        (
+            "hash verify (salted SHA-256 + compare)",
+            per_call(lambda: parsed.verify(raw), batch=20000),
+        ),
         (
             "Authenticator.authenticate, Basic, right",
             per_call(lambda: auth.authenticate(request), batch=5000),
