@@ -93,10 +93,13 @@ RFC9440_CLIENT_CERT_CHAIN: str = _RFC9440["client_cert_chain"]
 
 @pytest.fixture(scope="module")
 def leaf(pki: Pki) -> Issued:
-    issued = pki.leaf("client-1", san_dns=["client.example"])
-    # The encodings differ on '+' '/' '='; make sure this certificate exercises them.
-    assert "+" in b64(issued.der) and "/" in b64(issued.der)
-    return issued
+    # The encodings differ on '+' and '/': use a certificate whose base64 carries both (keys
+    # are random, so about one certificate in twenty lacks one of them -- draw again).
+    for _ in range(50):
+        issued = pki.leaf("client-1", san_dns=["client.example"])
+        if "+" in b64(issued.der) and "/" in b64(issued.der):
+            return issued
+    raise AssertionError("no certificate with '+' and '/' in its base64 after 50 draws")
 
 
 def names(certs: list[x509.Certificate]) -> list[str]:
