@@ -31,6 +31,7 @@ from typing import Any, Protocol, TextIO
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ._clock import system_now
 from ._x509 import certificate_thumbprint, load_certificate
 from .clients import Client
 from .exceptions import ClientAuthError, ClientMetadataError, ConfigurationError, ParseError
@@ -247,7 +248,7 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     if args.jwks_uri:
         put("jwks_uri", args.jwks_uri)
 
-    now = _now()
+    now = system_now()
     secret: str | None = None
     expires_at = 0
     uses_secret = method_name in {m.value for m in AuthMethod if m.uses_secret}
@@ -285,7 +286,7 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_rotate(args: argparse.Namespace, out: TextIO) -> int:
     keep = _duration(args.keep_old_for, "--keep-old-for")
-    now = _now()
+    now = system_now()
     expires_at = _epoch(now + _duration(args.expires_in, "--expires-in")) if args.expires_in else 0
     secret = generate_secret()
     # Built once, outside the change: a retried database update must store the same secret.
@@ -331,7 +332,7 @@ def _cmd_rotate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
-    now = _now()
+    now = system_now()
     presented = None
     if args.secret_stdin:
         text = (getpass.getpass("secret to revoke: ") if sys.stdin.isatty()
@@ -460,7 +461,7 @@ def _cmd_pin(args: argparse.Namespace, out: TextIO) -> int:
     else:
         print(f"pinned {thumbprint} for client {client.client_id!r}"
               + (" (every other certificate unpinned)" if args.replace else ""), file=out)
-    if cert is not None and cert.not_valid_after_utc <= _now():
+    if cert is not None and cert.not_valid_after_utc <= system_now():
         print(f"warning: the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}",
               file=out)
     if client.jwks_uri:
@@ -557,7 +558,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     client = _open(args.registry).get(args.client_id)
     if client is None:
         raise _NotFound(f"no client {args.client_id!r} in {_where(args.registry)}")
-    facts = _describe(client, _now())
+    facts = _describe(client, system_now())
     if args.json:
         print(json.dumps(facts, indent=2, ensure_ascii=False), file=out)
         return _EXIT_OK
@@ -575,7 +576,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     store = _open(args.registry)
-    now = _now()
+    now = system_now()
     rows = []
     for client in sorted(store, key=lambda c: c.client_id):
         if client.method.uses_secret:
@@ -660,10 +661,6 @@ def _duration(text: str, option: str) -> timedelta:
     if value > MAX_DURATION:
         raise ParseError(f"{option}: at most {MAX_DURATION.days} days")
     return value
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _epoch(moment: datetime) -> int:

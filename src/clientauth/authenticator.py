@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from cryptography import x509
 
 from . import audit
+from ._clock import system_now
 from ._x509 import CertificateLike, certificate_thumbprint, load_certificates
 from .audit import AuditEvent, AuditHook
 from .clients import Client, ClientRegistry, StoredSecret
@@ -100,7 +101,7 @@ class Authenticator:
         if forwarded is not None and not isinstance(forwarded, ForwardedCertificates):
             raise ConfigurationError("forwarded must be a ForwardedCertificates")
         self._registry = registry
-        self._now: Callable[[], datetime] = now or _system_now
+        self._now: Callable[[], datetime] = now or system_now
         self._options = CredentialOptions(
             id_header=id_header, secret_header=secret_header, allow_query=allow_query_credentials
         )
@@ -473,6 +474,3 @@ def _credentials_failure(exc: CredentialsError) -> Failure:
     except ValueError:
         return Failure.MALFORMED_CREDENTIALS
 
-
-def _system_now() -> datetime:
-    return datetime.now(UTC)

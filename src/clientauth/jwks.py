@@ -43,9 +43,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from ._clock import system_now
 from ._x509 import certificate_thumbprint, load_certificate
 from .exceptions import ConfigurationError, FetchError, ParseError
 
@@ -76,10 +77,6 @@ DEFAULT_JWKS_STALE_GRACE = timedelta(hours=1)
 _READ_CHUNK = 16 * 1024
 _ACCEPT = "application/jwk-set+json, application/json;q=0.9"  # RFC 7517 section 8.5.1
 _USER_AGENT = "clientauth-jwks"
-
-
-def _system_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
@@ -192,7 +189,7 @@ class JwksFetcher:
         self._ttl = ttl
         self._refresh_interval = refresh_interval
         self._stale_grace = stale_grace
-        self._now = now or _system_now
+        self._now = now or system_now
         self._allow_http = allow_http
         self._opener = opener or _default_opener()
         self._lock = threading.Lock()  # guards the two dicts below, never held while fetching

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
 
+from ._clock import system_now
 from ._x509 import certificate_thumbprint
 from .clients import Client
 from .exceptions import ConfigurationError, FetchError
@@ -31,10 +32,6 @@ from .result import CertificateCheck, Failure
 __all__ = ["PinnedVerifier"]
 
 _JWKS_UNAVAILABLE = "jwks_uri unavailable"
-
-
-def _system_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PinnedVerifier:
@@ -85,7 +82,7 @@ class PinnedVerifier:
             raise ConfigurationError(
                 f"jwks must be a clientauth.JwksFetcher, got {type(jwks).__name__}"
             )
-        object.__setattr__(self, "_now", now or _system_now)
+        object.__setattr__(self, "_now", now or system_now)
         object.__setattr__(self, "_check_validity", check_validity)
         object.__setattr__(self, "_jwks", jwks)
 

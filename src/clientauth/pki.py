@@ -44,6 +44,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
+from ._clock import system_now
 from ._x509 import MAX_CHAIN_LENGTH, CertificateLike, load_certificate, load_certificates
 from .exceptions import CertificateParseError, ConfigurationError
 from .result import CertificateCheck, Failure
@@ -93,10 +94,6 @@ _SAN_RULE = "RFC 5280 4.2.1.6: a certificate with an empty subject needs a criti
 # constraints that are not networks), UnsupportedGeneralNameType.
 _PARSE_ERRORS = (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
 _ENCOUNTERED = re.compile(r"\s*\(encountered processing .*\)\s*$", re.DOTALL)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- the extension policies, built once for the process ----------------------------------------
@@ -252,7 +249,7 @@ class PKIVerifier:
             raise ConfigurationError(f"intermediates: {exc}") from None
 
         self._depth = depth
-        self._now: Callable[[], datetime] = now or _utcnow
+        self._now: Callable[[], datetime] = now or system_now
         self._check_clock(self._now())
         self._revocation = revocation if revocation is not None and revocation.enabled else None
         self._cache_size = cache_size

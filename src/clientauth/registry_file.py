@@ -26,11 +26,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
 
+from ._clock import duration_setting, system_now
 from .clients import MAX_REGISTRY_FILE_SIZE, Client, MemoryRegistry, load_clients
 from .exceptions import ClientMetadataError, ConfigurationError
 
@@ -85,7 +86,7 @@ class FileRegistry:
             raise ConfigurationError("now must be a callable returning an aware datetime")
         self._path = Path(os.fspath(path))
         self._interval = _interval(reload_interval)
-        self._now: Callable[[], datetime] = now or _system_now
+        self._now: Callable[[], datetime] = now or system_now
         # Elapsed time only: the monotonic clock is cheaper per lookup than building a
         # datetime, and immune to wall-clock jumps. An injected clock wins (tests).
         self._clock: Callable[[], float] = (
@@ -352,18 +353,7 @@ def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
 
 
 def _interval(value: object) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise ConfigurationError("reload_interval must be a timedelta or a number of seconds")
-    interval = value if isinstance(value, timedelta) else timedelta(seconds=value)
-    if interval < timedelta(0) or interval > MAX_RELOAD_INTERVAL:
-        raise ConfigurationError(
-            f"reload_interval must be between 0 and {MAX_RELOAD_INTERVAL.total_seconds():.0f} s"
-        )
-    return interval
-
-
-def _system_now() -> datetime:
-    return datetime.now(UTC)
+    return duration_setting(value, "reload_interval", MAX_RELOAD_INTERVAL)
 
 
 def _validate(document: object) -> MemoryRegistry:

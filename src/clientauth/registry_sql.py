@@ -33,7 +33,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +41,7 @@ from cryptography import x509
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from ._clock import duration_setting, system_now
 from ._x509 import certificate_thumbprint
 from .clients import MAX_CLIENT_ID_LENGTH, Client
 from .exceptions import ClientMetadataError, ConfigurationError
@@ -173,7 +174,7 @@ class SQLRegistry:
         self._ttl = ttl.total_seconds()
         self._negative_ttl = negative.total_seconds()
         self._size = cache_size if ttl > timedelta(0) else 0
-        self._now: Callable[[], datetime] = now or _system_now
+        self._now: Callable[[], datetime] = now or system_now
         # Cache expiry needs elapsed time only: the monotonic clock is cheaper than building
         # a datetime on every hit and immune to wall-clock jumps. An injected clock wins.
         self._clock: Callable[[], float] = (
@@ -574,15 +575,5 @@ def _engine(value: object) -> Engine:
 
 
 def _duration(value: object, name: str) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, timedelta | int | float):
-        raise ConfigurationError(f"{name} must be a timedelta or a number of seconds")
-    duration = value if isinstance(value, timedelta) else timedelta(seconds=value)
-    if duration < timedelta(0) or duration > MAX_CACHE_TTL:
-        raise ConfigurationError(
-            f"{name} must be between 0 and {MAX_CACHE_TTL.total_seconds():.0f} s"
-        )
-    return duration
+    return duration_setting(value, name, MAX_CACHE_TTL)
 
-
-def _system_now() -> datetime:
-    return datetime.now(UTC)
