@@ -15,7 +15,7 @@ The TLS client certificate comes from the ASGI TLS extension (``scope["extension
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -45,6 +45,7 @@ __all__ = [
     "Receive",
     "Scope",
     "Send",
+    "request_from_scope",
 ]
 
 # Our own aliases instead of a framework's types (STYLE.md 7).
@@ -108,18 +109,7 @@ class ClientAuthMiddleware:
                 return
             form = parse_form(body)
             receive = _replay(body, receive)
-        client = scope.get("client")
-        tls = (scope.get("extensions") or {}).get("tls") or {}
-        query = None
-        if self._auth.allow_query_credentials and scope.get("query_string"):
-            query = parse_qs(scope["query_string"].decode("latin-1"), max_num_fields=100)
-        request = ClientRequest(
-            headers,
-            form=form,
-            query=query,
-            peer=client[0] if client else None,
-            tls_chain=tls.get("client_cert_chain") or (),
-        )
+        request = request_from_scope(scope, self._auth, form=form)
         if self._threaded:
             result = await asyncio.to_thread(self._auth.authenticate, request)
         else:
@@ -168,13 +158,7 @@ class BoundTokenMiddleware:
         if scope["type"] != "http" or not self._paths(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        tls = (scope.get("extensions") or {}).get("tls") or {}
-        request = ClientRequest(
-            scope.get("headers") or (),
-            peer=client[0] if client else None,
-            tls_chain=tls.get("client_cert_chain") or (),
-        )
+        request = request_from_scope(scope)
         if self._threaded:
             check = await asyncio.to_thread(self._guard.check, request)
         else:
@@ -188,6 +172,32 @@ class BoundTokenMiddleware:
         scope[TOKEN_SCOPE_KEY] = check
         scope.setdefault("state", {})[TOKEN_SCOPE_KEY] = check
         await self.app(scope, receive, send)
+
+
+def request_from_scope(
+    scope: Scope,
+    authenticator: Authenticator | None = None,
+    *,
+    form: Mapping[str, list[str]] | None = None,
+) -> ClientRequest:
+    """A :class:`~clientauth.ClientRequest` from an ASGI HTTP scope: its headers, the client
+    address as the peer, and the TLS extension's ``client_cert_chain`` (PEM, leaf first) when
+    the server provides one. The query string is parsed only when the ``authenticator`` reads
+    credentials from it. The counterpart of :func:`clientauth.wsgi.request_from_environ`."""
+    client = scope.get("client")
+    tls = (scope.get("extensions") or {}).get("tls") or {}
+    query = None
+    if authenticator is not None and authenticator.allow_query_credentials and (
+        scope.get("query_string")
+    ):
+        query = parse_qs(scope["query_string"].decode("latin-1"), max_num_fields=100)
+    return ClientRequest(
+        scope.get("headers") or (),
+        form=form,
+        query=query,
+        peer=client[0] if client else None,
+        tls_chain=tls.get("client_cert_chain") or (),
+    )
 
 
 def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:

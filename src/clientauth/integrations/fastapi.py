@@ -50,8 +50,8 @@ from .._http import (
     is_form,
     parse_form,
 )
+from ..asgi import request_from_scope
 from ..authenticator import Authenticator
-from ..request import ClientRequest
 from ..result import AuthResult
 from . import _content_length
 
@@ -135,18 +135,7 @@ class ClientAuth:
         form = None
         if is_form(request.headers.get("content-type")):
             form = await self._read_form(request)
-        client = request.client
-        tls = (request.scope.get("extensions") or {}).get("tls") or {}
-        query = None
-        if self._auth.allow_query_credentials and request.url.query:
-            query = {k: request.query_params.getlist(k) for k in request.query_params}
-        client_request = ClientRequest(
-            request.headers.raw,
-            form=form,
-            query=query,
-            peer=client.host if client else None,
-            tls_chain=tls.get("client_cert_chain") or (),
-        )
+        client_request = request_from_scope(request.scope, self._auth, form=form)
         if self._threaded:
             return await run_in_threadpool(self._auth.authenticate, client_request)
         return self._auth.authenticate(client_request)
