@@ -32,6 +32,20 @@ def clock(at: datetime = NOW) -> Any:
     return lambda: at
 
 
+class Clock:
+    """A settable ``now=`` callable: ``clock()`` returns ``clock.at``; ``advance()`` moves it
+    (``clock.advance(30)`` or ``clock.advance(minutes=9, seconds=59)``)."""
+
+    def __init__(self, at: datetime = NOW) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float = 0, **kwargs: float) -> None:
+        self.at += timedelta(seconds=seconds, **kwargs)
+
+
 def new_key(kind: str = "ec") -> PrivateKey:
     if kind == "rsa":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -18,24 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 import clientauth
-from certs import NOW, Issued, new_key, self_signed
+from certs import NOW, Clock, Issued, new_key, self_signed
 from clientauth import ConfigurationError, FetchError
 from clientauth.jwks import DEFAULT_JWKS_MAX_SIZE, MAX_JWKS_SIZE_LIMIT, JwksFetcher
 
 # -- helpers -------------------------------------------------------------------------------
 
 
-class Clock:
-    """A settable clock: ``clock()`` returns ``clock.now``."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> Any:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 def jwk(issued: Issued, *chain: Issued) -> dict[str, Any]:

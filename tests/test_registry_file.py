@@ -8,14 +8,14 @@ import logging
 import os
 import stat
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import clientauth
-from certs import NOW, Pki, self_signed
+from certs import Clock, Pki, self_signed
 from clientauth import ClientMetadataError, ConfigurationError
 from clientauth.registry_file import FileRegistry
 
@@ -26,17 +26,6 @@ def entry(client_id: str, **extra: Any) -> dict[str, Any]:
     return {"client_id": client_id, "client_secret_hash": HASH, **extra}
 
 
-class Clock:
-    """A settable ``now=`` callable."""
-
-    def __init__(self, at: datetime = NOW) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ import base64
 import json
 import sqlite3
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import clientauth
-from certs import NOW, Pki, self_signed
+from certs import Clock, Pki, self_signed
 from clientauth import Client, ClientMetadataError, ConfigurationError
 from clientauth.registry_sql import SCHEMA_VERSION, SQLRegistry
 
@@ -29,15 +29,6 @@ def client(client_id: str, **extra: Any) -> Client:
     return Client.from_metadata({"client_id": client_id, "client_secret_hash": HASH, **extra})
 
 
-class Clock:
-    def __init__(self, at: datetime = NOW) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 @pytest.fixture
