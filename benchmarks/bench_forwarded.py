@@ -55,7 +55,7 @@ def cases(key: str) -> list[tuple[str, str, Callable[[], object], Callable[[], o
     apache = pem.replace("\n", " ")
     xfcc = (
         f"By=spiffe://mesh/gw;Hash={hashlib.sha256(der).hexdigest()};"
-        f'Cert="{_envoy(pem)}";Subject="CN=bench-client";URI=spiffe://mesh/client'
+        f'Cert="{_envoy(pem)}";Subject="CN=bench-client";URI=;DNS=client.example'
     )
     alb = urllib.parse.quote(pem, safe="+=/")
     b64 = _b64(der)

@@ -90,7 +90,8 @@ def _seeds() -> list[bytes]:
     esc = urllib.parse.quote(pem, safe="").encode()
     xfcc = (
         f'By=spiffe://a;Hash={hashlib.sha256(leaf.der).hexdigest()};'
-        f'Cert="{urllib.parse.quote(pem, safe="-")}";Subject="CN=fuzz-client";URI=spiffe://x'
+        f'Cert="{urllib.parse.quote(pem, safe="-")}";Subject="CN=fuzz-client";'
+        "URI=;DNS=client.example"
     ).encode()
     return [
         encode_input("rfc9440", b":" + _b64(leaf.der) + b":",

@@ -368,3 +368,262 @@ class TestBoundToken:
                        "SSL_CLIENT_CERT": setup["mine"].pem, "REMOTE_ADDR": "127.0.0.1"}
             app(environ, lambda status, headers, exc_info=None: statuses.append(status))
         assert statuses == ["200 OK", "401 Unauthorized"]
+
+
+# -- issue 11: what a client sends never becomes a 500 or an unbounded read ----------------
+
+
+class _Recorder:
+    """A WSGI input stream that records every read() and refuses unbounded ones."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self._stream = io.BytesIO(data)
+        self.reads: list[int | None] = []
+
+    def read(self, size: int | None = None) -> bytes:
+        self.reads.append(size)
+        if size is None or size < 0:
+            raise AssertionError(f"unbounded read({size!r})")
+        return self._stream.read(size)
+
+
+def call_asgi(app: Any, headers: list[tuple[bytes, bytes]], *, body: bytes = b"",
+              query: bytes = b"", tls: list[str] | None = None) -> tuple[int, Any]:
+    """One request through an ASGI app, run to completion: (status, JSON body or None)."""
+    import asyncio
+
+    sent: list[dict[str, Any]] = []
+    chunks = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/token",
+                             "raw_path": b"/token", "root_path": "", "headers": headers,
+                             "query_string": query, "client": ("127.0.0.1", 1)}
+    if tls is not None:
+        scope["extensions"] = {"tls": {"client_cert_chain": tls}}
+    asyncio.run(app(scope, receive, send))
+    payload = b"".join(m.get("body", b"") for m in sent[1:])
+    return sent[0]["status"], json.loads(payload) if payload else None
+
+
+def call_wsgi(app: Any, environ: dict[str, Any]) -> tuple[int, Any]:
+    statuses: list[str] = []
+    base = {"REQUEST_METHOD": "POST", "SCRIPT_NAME": "", "PATH_INFO": "/token",
+            "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1", "wsgi.input": _Recorder(b"")}
+    base.update(environ)
+    body = b"".join(app(base, lambda status, headers, exc_info=None: statuses.append(status)))
+    return int(statuses[0].split()[0]), json.loads(body) if body else None
+
+
+FORM = (b"content-type", b"application/x-www-form-urlencoded")
+
+
+class TestClientLimitsAreRefusals:
+    """Issue 11 findings 3, 4, 5: limits a client crosses are 4xx answers, never a
+    ConfigurationError or ValueError escaping the middleware (a 500 on a real server)."""
+
+    def test_asgi_too_many_headers_400(self, auth: Authenticator) -> None:
+        """1001 header fields with valid Basic credentials: 400, not an exception."""
+        app = ASGIMiddleware(echo_asgi, authenticator=auth)
+        cred = basic("basic", SECRET)["Authorization"].encode()
+        headers = [(b"authorization", cred)] + [(b"x-%d" % i, b"v") for i in range(1000)]
+        status, payload = call_asgi(app, headers)
+        assert (status, payload["error"]) == (400, "invalid_request")
+
+    def test_wsgi_too_many_headers_400(self, auth: Authenticator) -> None:
+        """The WSGI adapter refuses 1001 HTTP_* fields the same way."""
+        app = WSGIMiddleware(echo_wsgi, authenticator=auth)
+        environ = {f"HTTP_X_{i}": "v" for i in range(1001)}
+        environ["HTTP_AUTHORIZATION"] = basic("basic", SECRET)["Authorization"]
+        assert call_wsgi(app, environ)[0] == 400
+
+    @pytest.mark.parametrize("fields", [150, 1001])
+    def test_query_with_many_fields(self, fields: int) -> None:
+        """allow_query_credentials: 150 fields are read (the app reads them all); over
+        MAX_FORM_FIELDS the request is refused 400 -- never a ValueError from parse_qs."""
+        auth = Authenticator(clientauth.load_clients([
+            {"client_id": "q", "token_endpoint_auth_method": "client_secret_post",
+             "client_secret_hash": clientauth.hash_secret(SECRET)}]),
+            allow_query_credentials=True)
+        query = "&".join([f"client_id=q&client_secret={SECRET}"] +
+                         [f"f{i}=x" for i in range(fields - 2)])
+        expected = 200 if fields <= 1000 else 400
+        status, _ = call_asgi(ASGIMiddleware(echo_asgi, authenticator=auth), [],
+                              query=query.encode())
+        assert status == expected
+        status, _ = call_wsgi(WSGIMiddleware(echo_wsgi, authenticator=auth),
+                              {"QUERY_STRING": query})
+        assert status == expected
+
+    def test_mod_wsgi_leaf_plus_ten_chain_variables(self, auth: Authenticator, pki: Pki) -> None:
+        """mod_wsgi: SSL_CLIENT_CERT + SSL_CLIENT_CERT_CHAIN_0..9 is 11 certificates, one over
+        the limit: a refused request, not a ConfigurationError."""
+        leaf = pki.leaf("mtls-client")
+        environ = {"HTTP_CLIENT_ID": "mtls", "SSL_CLIENT_CERT": leaf.pem}
+        environ.update({f"SSL_CLIENT_CERT_CHAIN_{i}": pki.intermediate.pem for i in range(10)})
+        status, payload = call_wsgi(WSGIMiddleware(echo_wsgi, authenticator=auth), environ)
+        assert status == 400 and payload["error"] == "invalid_request"
+
+    def test_asgi_tls_extension_over_limit(self, auth: Authenticator, pki: Pki) -> None:
+        """A TLS extension carrying 11 certificates: refused, not an exception."""
+        leaf = pki.leaf("mtls-client")
+        chain = [leaf.pem] + [pki.intermediate.pem] * 10
+        status, _ = call_asgi(ASGIMiddleware(echo_asgi, authenticator=auth),
+                              [(b"client_id", b"mtls")], tls=chain)
+        assert status == 400
+
+    def test_chain_limit_is_one_constant(self) -> None:
+        """The chain limits of ClientRequest, the PKI verifier and the forwarded parsers are
+        the same constant."""
+        from clientauth import forwarded
+        from clientauth import pki as pki_module
+        from clientauth._x509 import MAX_CHAIN_LENGTH
+
+        assert forwarded.MAX_CHAIN_CERTS == pki_module.MAX_CHAIN_DEPTH == MAX_CHAIN_LENGTH
+
+
+class TestContentLength:
+    """Issue 11 finding 6: Content-Length is 1*DIGIT (RFC 9110 8.6); anything else is a 400,
+    and the body is never read past max_body_size."""
+
+    @pytest.mark.parametrize("value", ["-1", "abc", "5, 5", "5,5", "+5", " ", "1e3", "\uff10"])
+    def test_wsgi_malformed_length_is_400_and_unread(self, auth: Authenticator,
+                                                     value: str) -> None:
+        """A negative, non-numeric or listed CONTENT_LENGTH: 400 and no read at all."""
+        stream = _Recorder(b"client_id=post&client_secret=" + SECRET.encode() + b"x" * 5000)
+        app = WSGIMiddleware(echo_wsgi, authenticator=auth, max_body_size=1024)
+        status, payload = call_wsgi(app, {"CONTENT_TYPE": "application/x-www-form-urlencoded",
+                                          "CONTENT_LENGTH": value, "wsgi.input": stream})
+        assert status == 400 and payload["error"] == "invalid_request"
+        assert stream.reads == []
+
+    def test_wsgi_reads_are_bounded(self, auth: Authenticator) -> None:
+        """Without CONTENT_LENGTH the body is not read unless the server terminates the
+        stream (chunked), and then at most max_body_size + 1 bytes."""
+        app = WSGIMiddleware(echo_wsgi, authenticator=auth, max_body_size=1024)
+        stream = _Recorder(b"x" * 4096)
+        call_wsgi(app, {"CONTENT_TYPE": "application/x-www-form-urlencoded",
+                        "wsgi.input": stream})
+        assert stream.reads == []
+        stream = _Recorder(b"x" * 4096)
+        status, _ = call_wsgi(app, {"CONTENT_TYPE": "application/x-www-form-urlencoded",
+                                    "wsgi.input": stream, "wsgi.input_terminated": True})
+        assert status == 413 and stream.reads == [1025]
+
+    @pytest.mark.parametrize("values", [[b"-1"], [b"5", b"5"], [b"1,1"], [b"x"]])
+    def test_asgi_malformed_length_is_400(self, auth: Authenticator,
+                                          values: list[bytes]) -> None:
+        """The ASGI adapter counts bytes as it reads, and refuses the same malformed
+        Content-Length values as the WSGI one."""
+        headers = [FORM] + [(b"content-length", v) for v in values]
+        headers.append((b"authorization", basic("basic", SECRET)["Authorization"].encode()))
+        status, _ = call_asgi(ASGIMiddleware(echo_asgi, authenticator=auth), headers,
+                              body=b"a=b")
+        assert status == 400
+
+
+class TestFormAsTheAppReadsIt:
+    """Issue 11 finding 7: a form body the framework can read and clientauth cannot is a
+    refused request, never "no form" (which skipped the conflicting client_id check)."""
+
+    @pytest.mark.parametrize("body", [
+        b"client_id=other&x=%FF",
+        b"client_id=other&x=\xe9",
+        b"client_id=other&" + b"&".join(b"f%d=x" % i for i in range(150)),
+        b"&".join(b"f%d=x" % i for i in range(1001)) + b"&client_id=other",
+        b"x=1&z=;client_id=other",
+        b"\xef\xbb\xbfclient_id=other",
+    ], ids=["pct-ff", "raw-e9", "150-fields", "1001-fields", "semicolon", "bom"])
+    @pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+    def test_form_never_skipped(self, auth: Authenticator, body: bytes, kind: str) -> None:
+        """Basic credentials of client `basic` plus a form naming client_id=other (in a shape
+        Starlette, Werkzeug or Django still read): 400, never 200 as `basic`."""
+        cred = basic("basic", SECRET)["Authorization"]
+        if kind == "asgi":
+            app: Any = ASGIMiddleware(echo_asgi, authenticator=auth, max_body_size=65536)
+            status, payload = call_asgi(app, [FORM, (b"authorization", cred.encode())],
+                                        body=body)
+        else:
+            app = WSGIMiddleware(echo_wsgi, authenticator=auth, max_body_size=65536)
+            status, payload = call_wsgi(app, {
+                "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                "CONTENT_LENGTH": str(len(body)), "wsgi.input": _Recorder(body),
+                "HTTP_AUTHORIZATION": cred})
+        assert status == 400, payload
+        assert payload["error"] == "invalid_request"
+
+    @pytest.mark.parametrize("content_type", [
+        "application/x-www-form-urlencoded; charset=utf-16",
+        "application/x-www-form-urlencoded; charset=utf-8; charset=latin-1",
+    ])
+    def test_charsets_the_app_may_decode_differently(self, auth: Authenticator,
+                                                     content_type: str) -> None:
+        """Django decodes a form with the Content-Type charset: a charset under which the
+        body may read differently is refused."""
+        body = b"client_id=post&client_secret=" + SECRET.encode()
+        app = WSGIMiddleware(echo_wsgi, authenticator=auth)
+        status, _ = call_wsgi(app, {"CONTENT_TYPE": content_type,
+                                    "CONTENT_LENGTH": str(len(body)),
+                                    "wsgi.input": _Recorder(body)})
+        assert status == 400
+
+    def test_ascii_body_with_latin1_charset_is_read(self, auth: Authenticator) -> None:
+        """An ASCII body reads the same under any ASCII-compatible charset: accepted."""
+        body = b"client_id=post&client_secret=" + SECRET.encode()
+        app = WSGIMiddleware(echo_wsgi, authenticator=auth)
+        status, payload = call_wsgi(app, {
+            "CONTENT_TYPE": "application/x-www-form-urlencoded; charset=ISO-8859-1",
+            "CONTENT_LENGTH": str(len(body)), "wsgi.input": _Recorder(body)})
+        assert (status, payload["client_id"]) == (200, "post")
+
+    def test_two_content_types_refused(self, auth: Authenticator) -> None:
+        """Two Content-Type fields (Starlette reads the first, Django joins them): 400."""
+        cred = basic("basic", SECRET)["Authorization"].encode()
+        status, _ = call_asgi(ASGIMiddleware(echo_asgi, authenticator=auth),
+                              [(b"content-type", b"text/plain"), FORM,
+                               (b"authorization", cred)], body=b"client_id=other")
+        assert status == 400
+
+
+def _multipart(*parts: tuple[str, bytes]) -> bytes:
+    return b"".join(b"--B\r\nContent-Disposition: form-data; " + h.encode() + b"\r\n\r\n"
+                    + v + b"\r\n" for h, v in parts) + b"--B--\r\n"
+
+
+class TestMultipart:
+    """Frameworks parse multipart/form-data into the same form the view reads; clientauth
+    reads only urlencoded forms (RFC 6749 2.3.1), so a multipart body that may carry a
+    credential parameter is refused, and one that cannot is replayed untouched."""
+
+    @pytest.mark.parametrize("kind", ["asgi", "wsgi"])
+    @pytest.mark.parametrize(("body", "expected"), [
+        (_multipart(('name="client_id"', b"other")), 400),
+        (_multipart(('name*0="client"; name*1="_id"', b"other")), 400),
+        (_multipart(('name="grant_type"', b"client_credentials"),
+                    ('name="file"; filename="a.bin"', b"\x00\x01=?")), 200),
+    ], ids=["client_id", "rfc2231-continuation", "no-credentials"])
+    def test_multipart(self, auth: Authenticator, kind: str, body: bytes,
+                       expected: int) -> None:
+        """Basic credentials of `basic` plus a multipart body: 400 when some framework may
+        find a credential parameter in it, else 200 with the body replayed whole."""
+        cred = basic("basic", SECRET)["Authorization"]
+        content_type = "multipart/form-data; boundary=B"
+        if kind == "asgi":
+            app: Any = ASGIMiddleware(echo_asgi, authenticator=auth)
+            status, payload = call_asgi(app, [(b"content-type", content_type.encode()),
+                                              (b"authorization", cred.encode())], body=body)
+        else:
+            app = WSGIMiddleware(echo_wsgi, authenticator=auth)
+            status, payload = call_wsgi(app, {
+                "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": _Recorder(body), "HTTP_AUTHORIZATION": cred})
+        assert status == expected, payload
+        if expected == 200:
+            assert payload["body"] == body.decode("latin-1")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -110,6 +111,25 @@ class TestSecretLifecycle:
         assert proc.returncode == 0, proc.stderr
         wait_until(lambda: not api.auth("svc", old))
         assert api.auth("svc", new)
+
+    def test_remove_and_add_again_observed_from_another_process(
+        self, registry: str, api: Worker
+    ) -> None:
+        """Issue 12 finding 1: `client remove` then `client add` of the same id (the
+        documented way to re-register) -- the API in another process accepts the new secret
+        and refuses the old one shortly after, and keeps doing so (a SQL row restarts at
+        version 1; the cached old client must not be reused)."""
+        proc = run("add", "billing", "--registry", registry, "--json")
+        assert proc.returncode == 0, proc.stderr
+        old = json.loads(proc.stdout)["client_secret"]
+        wait_until(lambda: api.auth("billing", old))
+        assert run("remove", "billing", "--registry", registry).returncode == 0
+        proc = run("add", "billing", "--registry", registry, "--json")
+        assert proc.returncode == 0, proc.stderr
+        new = json.loads(proc.stdout)["client_secret"]
+        wait_until(lambda: api.auth("billing", new) and not api.auth("billing", old))
+        time.sleep(1.2)  # past the worker's cache TTL once more
+        assert api.auth("billing", new) and not api.auth("billing", old)
 
     def test_rotate_with_zero_keep_revokes_old_at_once(self, registry: str) -> None:
         """--keep-old-for 0 leaves only the new secret."""
@@ -313,6 +333,155 @@ class TestErrors:
         assert call("add", "svc")[0] == 0
         code, out, _ = call("list")
         assert code == 0 and "svc" in out
+
+
+def write_registry(path: Path, *entries: dict[str, object]) -> None:
+    """A registry file as an operator or another tool may have written it."""
+    path.write_text(json.dumps({"clients": list(entries)}))
+    clientauth.load_clients(path)  # the library accepts it
+
+
+def secret_entry(**extra: object) -> dict[str, object]:
+    return {"hash": clientauth.hash_secret(clientauth.generate_secret()), **extra}
+
+
+class TestRobustness:
+    def test_show_with_date_string_created_at(self, tmp_path: Path) -> None:
+        """Issue 12 finding 7: `created_at` written as an ISO date string (or anything
+        else the library accepts) is shown, not a traceback."""
+        path = tmp_path / "clients.json"
+        write_registry(path, {"client_id": "svc", "client_secrets": [
+            secret_entry(created_at="2026-01-01", label="a"),
+            secret_entry(created_at="2026-02-01T10:00:00Z", label="b"),
+            secret_entry(created_at="last tuesday", label="c"),
+            secret_entry(created_at=[1], label="d")]})
+        for extra in ((), ("--json",)):
+            code, out, err = call("show", "svc", "--registry", str(path), *extra)
+            assert code == 0, err
+            assert "2026-01-01T00:00:00+00:00" in out and "2026-02-01T10:00:00+00:00" in out
+            assert "last tuesday" in out
+
+    def test_revoke_all_but_newest_with_date_strings(self, tmp_path: Path) -> None:
+        """--all-but-newest orders ISO 8601 strings and epoch numbers alike (the newest is
+        not the last entry here); a created_at that is no time is refused with exit 2,
+        nothing written."""
+        path = tmp_path / "clients.json"
+        write_registry(path, {"client_id": "svc", "client_secrets": [
+            secret_entry(created_at="2026-03-01T00:00:00+00:00", label="newest"),
+            secret_entry(created_at=1767225600, label="jan"),
+            secret_entry(created_at="2026-02-01", label="feb")]})
+        code, _, err = call("revoke-secret", "svc", "--registry", str(path),
+                            "--all-but-newest")
+        assert code == 0, err
+        kept = json.loads(path.read_text())["clients"][0]["client_secrets"]
+        assert [e["label"] for e in kept] == ["newest"]
+        write_registry(path, {"client_id": "svc", "client_secrets": [
+            secret_entry(created_at="2026-03-01", label="x"),
+            secret_entry(created_at="soon", label="y")]})
+        before = path.read_bytes()
+        code, _, err = call("revoke-secret", "svc", "--registry", str(path), "--all-but-newest")
+        assert code == 2 and "created_at" in err and "Traceback" not in err
+        assert path.read_bytes() == before
+
+    @pytest.mark.parametrize("url", [
+        "postgresql+psycopg://admin:hunter2@db-host:notaport/app",
+        "postgresql+psycopg://admin:hunter2@[::1/app",
+    ])
+    def test_bad_registry_url_exits_2(self, url: str) -> None:
+        """A registry URL with a bad port (or host) exits 2 with a clear message, never a
+        traceback, and never echoes the password."""
+        for args in (("list",), ("show", "svc"), ("add", "svc"), ("migrate",),
+                     ("remove", "svc")):
+            code, out, err = call(*args, "--registry", url)
+            assert code == 2, args
+            assert "not a valid database URL" in err
+            assert "hunter2" not in out + err
+
+
+HOSTILE = "Evil\x1b]0;owned\x07\x1b[2J\rCorp\x9b31m\u202egnp.exe\x7f"
+
+
+class TestTerminalEscapes:
+    def test_free_text_fields_escaped_on_every_output(
+        self, registry: str, tmp_path: Path
+    ) -> None:
+        """Issue 12 finding 8: an RFC 7591 document whose free-text fields carry ESC, BEL,
+        CR, C1 CSI, DEL and a bidi override is registered as given; `show` (text and JSON),
+        `list` and the other commands print none of those characters raw. JSON output stays
+        valid JSON and round-trips the stored value."""
+        doc = tmp_path / "doc.json"
+        doc.write_text(json.dumps({
+            "client_id": "svc", "client_name": HOSTILE, "client_uri": "https://x/" + HOSTILE,
+            "contacts": [HOSTILE], "software_id": {"nested": HOSTILE}}))
+        printed = ""
+        code, out, err = call("add", "--registry", registry, "--metadata", str(doc))
+        assert code == 0, err
+        printed += out + err
+        for args in (("show", "svc"), ("show", "svc", "--json"), ("list",),
+                     ("list", "--json")):
+            code, out, err = call(*args, "--registry", registry)
+            assert code == 0, err
+            printed += out + err
+            if args == ("show", "svc", "--json"):
+                shown = json.loads(out)
+                assert shown["client_name"] == HOSTILE
+                assert shown["software_id"] == {"nested": HOSTILE}
+        for char in "\x1b\x07\r\x9b\u202e\x7f":
+            assert char not in printed, repr(char)
+        assert "\\u001b]0;owned\\u0007" in printed
+
+    def test_escaping_function(self) -> None:
+        """The one escaping function: printable text (accents, CJK) unchanged; controls,
+        bidi overrides and non-printable code points beyond the BMP become JSON \\u
+        escapes (a surrogate pair beyond the BMP)."""
+        from clientauth._terminal import terminal_lines, terminal_safe
+
+        assert terminal_safe("Société 東京 x") == "Société 東京 x"
+        assert terminal_safe("a\x1bb\u202e") == "a\\u001bb\\u202e"
+        assert terminal_safe("\U000f0000") == "\\udb80\\udc00"
+        assert json.loads(f'"{terminal_safe(HOSTILE)}"') == HOSTILE
+        assert terminal_lines("a\n\rb") == "a\n\\u000db"
+
+    def test_labels_and_errors_escaped(self, tmp_path: Path) -> None:
+        """A secret label carrying control characters is escaped in `revoke-secret` and
+        `show` output."""
+        path = tmp_path / "clients.json"
+        write_registry(path, {"client_id": "svc", "client_secrets": [
+            secret_entry(label=HOSTILE), secret_entry(label="keep")]})
+        code, out, err = call("show", "svc", "--registry", str(path))
+        assert code == 0 and "\x1b" not in out + err
+        code, out, err = call("revoke-secret", "svc", "--registry", str(path),
+                              "--label", HOSTILE)
+        assert code == 0, err
+        assert "revoked 1 secret" in out and "\x1b" not in out + err
+
+
+class TestFileOwnershipAndLinks:
+    @pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+    def test_sudo_write_keeps_owner_and_group(self, tmp_path: Path) -> None:
+        """Issue 12 finding 2: root (sudo) rotating a secret in an app-owned 0600 file
+        leaves it owned by the app, mode 0600."""
+        path = tmp_path / "clients.json"
+        assert call("add", "svc", "--registry", str(path))[0] == 0
+        os.chown(path, 65534, 65534)
+        os.chmod(path, 0o600)
+        code, _, err = call("rotate-secret", "svc", "--registry", str(path),
+                            "--keep-old-for", "1h")
+        assert code == 0, err
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (65534, 65534, 0o600)
+
+    def test_symlinked_registry_stays_a_link(self, tmp_path: Path) -> None:
+        """Issue 12 finding 3: a command through a symbolic link changes the target file;
+        the link stays a link."""
+        real = tmp_path / "real.json"
+        assert call("add", "svc", "--registry", str(real))[0] == 0
+        link = tmp_path / "clients.json"
+        link.symlink_to(real)
+        assert call("add", "other", "--registry", str(link))[0] == 0
+        assert link.is_symlink()
+        assert {c["client_id"] for c in json.loads(real.read_text())["clients"]} == {
+            "svc", "other"}
 
 
 class TestConcurrentWriters:

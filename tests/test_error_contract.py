@@ -359,7 +359,7 @@ class TestBasicAndCredentials:
 class TestClientRequest:
     @pytest.mark.parametrize("headers", [
         None, 1, [1], [("a",)], [("a", "b", "c")], [(None, "v")], [("a", None)], [("a", 1)],
-        [["a", ["b"]]], [("a", "v")] * 1001, "ab",
+        [["a", ["b"]]], "ab",
     ], ids=lambda v: repr(v)[:20])
     def test_garbage_headers(self, headers: Any) -> None:
         """Headers that are not (str|bytes, str|bytes) pairs raise ConfigurationError."""
@@ -367,7 +367,7 @@ class TestClientRequest:
 
     @pytest.mark.parametrize("kwargs", [
         {"form": 1}, {"form": "client_id=x"}, {"form": [("client_id", "x")]}, {"query": 5},
-        {"peer": 1}, {"peer": b"1.2.3.4"}, {"tls_chain": [b"x"] * 11},
+        {"peer": 1}, {"peer": b"1.2.3.4"},
         {"tls_chain": None},
     ], ids=repr)
     def test_garbage_arguments(self, kwargs: dict[str, Any]) -> None:

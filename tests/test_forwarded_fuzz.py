@@ -40,6 +40,10 @@ VALID: dict[str, list[str]] = {
     "haproxy": [_b64(_LEAF.der)],
     "apache": [_LEAF.pem.replace("\n", " "), "(null)"],
     "envoy": [
+        # As Envoy writes it (tests/xfcc_builder.py): parses, so mutations reach every check.
+        f'By=spiffe://a;Hash={hashlib.sha256(_LEAF.der).hexdigest()};'
+        f'Cert="{_envoy_pem(_LEAF.pem)}";Subject="CN=fuzz-client";URI=,'
+        f'By=b;Hash={hashlib.sha256(_LEAF.der).hexdigest()};Cert="{_envoy_pem(_LEAF.pem)}"',
         f'By=spiffe://a;Hash={hashlib.sha256(_LEAF.der).hexdigest()};'
         f'Cert="{_envoy_pem(_LEAF.pem)}";Chain="{_envoy_pem(_LEAF.pem + _PKI.intermediate.pem)}";'
         f'Subject="CN=fuzz-client,O=A\\"B, C";URI=spiffe://x;DNS=a,By=b;Cert="{_envoy_pem(_LEAF.pem)}"'

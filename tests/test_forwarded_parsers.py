@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from certs import Issued, Pki, self_signed
+import xfcc_builder
+from certs import Issued, Pki, issue, name, self_signed
 from clientauth import ConfigurationError, ForwardedHeaderError, forwarded
 from clientauth.forwarded import FORMATS, parse_forwarded
 from clientauth.forwarded._common import MAX_HEADER_SIZE, percent_decode, split_der
@@ -53,17 +54,11 @@ def envoy_url_encode(pem: str) -> str:
     return pem
 
 
-def xfcc(cert: Issued, *, chain: list[Issued] | None = None, by: str = "spiffe://mesh/gw",
-         subject: str | None = None) -> str:
-    """One XFCC element in the key order and quoting Envoy uses."""
-    parts = [f"By={by}", f"Hash={hashlib.sha256(cert.der).hexdigest()}",
-             f'Cert="{envoy_url_encode(cert.pem)}"']
-    if chain is not None:
-        parts.append(f'Chain="{envoy_url_encode("".join(c.pem for c in chain))}"')
-    subject = subject if subject is not None else cert.cert.subject.rfc4514_string()
-    parts.append(f'Subject="{subject}"')
-    parts.append("URI=spiffe://mesh/client;DNS=client.example;DNS=www.client.example")
-    return ";".join(parts)
+def xfcc(cert: Issued, *, chain: list[Issued] | None = None, by: str = "spiffe://mesh/gw") -> str:
+    """One XFCC element exactly as Envoy writes it (tests/xfcc_builder.py), every detail on."""
+    return xfcc_builder.element(cert.cert, by=[by], chain=[c.cert for c in chain or ()],
+                                details=xfcc_builder.DETAILS if chain is not None else
+                                [d for d in xfcc_builder.DETAILS if d != "chain"])
 
 
 def traefik(*certs: Issued, legacy: bool = False) -> str:
@@ -345,44 +340,62 @@ class TestApache:
 
 
 class TestEnvoy:
-    def test_element_as_envoy_writes_it(self, leaf: Issued) -> None:
-        """By;Hash;Cert;Subject (RFC 4514, commas, quoted);URI;DNS;DNS."""
-        value = xfcc(leaf, subject="CN=client-1,OU=Payments, Team,O=Acme\\, Inc.")
-        assert parse_forwarded("envoy", value) == [leaf.cert]
+    def test_element_as_envoy_writes_it(self, pki: Pki) -> None:
+        """By;Hash;Cert;Subject (RFC 2253, commas escaped, quoted);URI;DNS;DNS."""
+        cert = issue(name("client-1", O="Acme, Inc.", OU="Payments, Team"),
+                     issuer=pki.intermediate, san_dns=["client.example", "www.client.example"],
+                     san_uri=["spiffe://mesh/client"])
+        value = xfcc(cert)
+        assert ";URI=spiffe://mesh/client;DNS=client.example;DNS=www.client.example" in value
+        assert parse_forwarded("envoy", value) == [cert.cert]
 
     def test_chain_key_includes_leaf(self, pki: Pki, leaf: Issued) -> None:
         """Chain is the whole chain, leaf included: it is not added twice."""
-        value = xfcc(leaf, chain=[leaf, pki.intermediate])
+        value = xfcc(leaf, chain=[pki.intermediate])
         assert parse_forwarded("envoy", value) == [leaf.cert, pki.intermediate.cert]
 
     def test_chain_not_starting_with_cert(self, pki: Pki, leaf: Issued) -> None:
         """Cert and Chain naming different leaves is refused."""
-        raises("envoy", xfcc(leaf, chain=[pki.intermediate]))
+        value = xfcc(leaf, chain=[pki.intermediate])
+        good_chain = envoy_url_encode(leaf.pem + pki.intermediate.pem)
+        raises("envoy", value.replace(good_chain, envoy_url_encode(pki.intermediate.pem)))
 
     def test_hash_mismatch(self, leaf: Issued) -> None:
         """A Hash that is not the SHA-256 of Cert's DER is refused."""
-        value = xfcc(leaf).replace("Hash=", "Hash=00", 1)
-        raises("envoy", value)
+        value = xfcc(leaf)
+        digest = hashlib.sha256(leaf.der).hexdigest()
+        raises("envoy", value.replace(digest, "0" * 64))
+        raises("envoy", value.replace(digest, "00" + digest))
+
+    def test_hash_required_with_cert(self, leaf: Issued) -> None:
+        """Envoy writes Hash whenever a peer certificate exists: Cert without it is refused."""
+        raises("envoy", f'Cert="{envoy_url_encode(leaf.pem)}"')
 
     def test_keys_case_insensitive(self, leaf: Issued) -> None:
         """Keys are case-insensitive."""
-        value = f'cErT="{envoy_url_encode(leaf.pem)}";subject="CN=x"'
+        value = f'hAsH={hashlib.sha256(leaf.der).hexdigest()};cErT="{envoy_url_encode(leaf.pem)}"'
         assert parse_forwarded("envoy", value) == [leaf.cert]
 
     def test_unquoted_cert(self, leaf: Issued) -> None:
         """A percent-encoded PEM needs no quotes; an unquoted Cert value is read too."""
-        assert parse_forwarded("envoy", f"Cert={envoy_url_encode(leaf.pem)}") == [leaf.cert]
-
-    def test_escaped_quote_in_subject(self, leaf: Issued) -> None:
-        r"""\" and \\ inside a quoted value do not end it."""
-        value = xfcc(leaf, subject='CN=say \\"hi\\"\\\\, there;x=y')
+        value = f"Hash={hashlib.sha256(leaf.der).hexdigest()};Cert={envoy_url_encode(leaf.pem)}"
         assert parse_forwarded("envoy", value) == [leaf.cert]
 
-    @pytest.mark.parametrize("key", ["Cert", "Chain", "cert", "Hash"])
+    def test_escaped_quote_in_subject(self, pki: Pki) -> None:
+        r"""A subject with '"', '\', ',' and ';': OpenSSL escapes them (\" \\ \, \;),
+        the quoted value does not end early and the DN still names the certificate."""
+        cert = issue(name('say "hi"\\, there;x=y'), issuer=pki.intermediate)
+        value = xfcc(cert)
+        assert '\\"hi\\"' in value
+        assert parse_forwarded("envoy", value) == [cert.cert]
+
+    @pytest.mark.parametrize("key", ["Cert", "Chain", "cert", "Hash", "Subject"])
     def test_repeated_key_refused(self, leaf: Issued, key: str) -> None:
-        """A second Cert/Chain/Hash in one element is an injection attempt."""
-        value = xfcc(leaf, chain=[leaf])
-        extra = f'{key}="{envoy_url_encode(leaf.pem)}"' if key != "Hash" else "Hash=ab"
+        """A second Cert/Chain/Hash/Subject in one element is an injection attempt."""
+        value = xfcc(leaf, chain=[]).split(";URI=")[0]
+        extra = {"Hash": "Hash=" + hashlib.sha256(leaf.der).hexdigest(),
+                 "Subject": 'Subject="CN=client-1"'}.get(
+                     key, f'{key}="{envoy_url_encode(leaf.pem)}"')
         raises("envoy", f"{value};{extra}")
 
     def test_several_elements_need_a_choice(self, pki: Pki, leaf: Issued) -> None:
@@ -407,15 +420,42 @@ class TestEnvoy:
         assert parse_forwarded("envoy", 'By=spiffe://a;Hash=ab;Subject="CN=x,O=y"') == []
         assert parse_forwarded("envoy", "") == []
 
-    def test_other_octets_in_subject_tolerated(self, leaf: Issued) -> None:
-        """Non-ASCII octets outside Cert/Chain (a UTF-8 Subject) are not ours to judge."""
-        value = xfcc(leaf, subject="CN=J\u00fcrgen").encode("utf-8")
-        assert parse_forwarded("envoy", value) == [leaf.cert]
+    def test_utf8_subject(self, pki: Pki) -> None:
+        """Envoy escapes non-ASCII subject octets as \\XX (RFC 2253); raw UTF-8 octets from
+        another writer name the same subject and are tolerated too."""
+        cert = issue(name("J\u00fcrgen"), issuer=pki.intermediate)
+        value = xfcc(cert)
+        assert parse_forwarded("envoy", value) == [cert.cert]
+        raw = value.replace(xfcc_builder.rfc2253_subject(cert.cert), "CN=J\u00fcrgen")
+        assert parse_forwarded("envoy", raw.encode("utf-8")) == [cert.cert]
 
-    def test_commas_inside_quotes_do_not_split(self, leaf: Issued) -> None:
+    def test_subject_as_openssl_renders_it(self, pki: Pki) -> None:
+        """Subjects with many attribute types, a multi-valued RDN, escapes and non-ASCII,
+        rendered by OpenSSL's XN_FLAG_RFC2253 (what Envoy calls), name their certificate."""
+        from cryptography.x509.oid import NameOID
+
+        def rdn(*pairs: tuple[x509.ObjectIdentifier, str]) -> x509.RelativeDistinguishedName:
+            return x509.RelativeDistinguishedName([x509.NameAttribute(o, v) for o, v in pairs])
+
+        subject = x509.Name([
+            rdn((NameOID.COUNTRY_NAME, "DE")),
+            rdn((NameOID.DOMAIN_COMPONENT, "corp")),
+            rdn((NameOID.ORGANIZATION_NAME, 'M\u00fcller + S\u00f6hne; "GmbH"'),
+                (NameOID.ORGANIZATIONAL_UNIT_NAME, "#1 <ops>")),
+            rdn((NameOID.USER_ID, "u42")),
+            rdn((NameOID.SERIAL_NUMBER, "0007")),
+            rdn((NameOID.EMAIL_ADDRESS, "a@b.example")),
+            rdn((NameOID.COMMON_NAME, " lead\\trail ")),
+        ])
+        cert = issue(subject, issuer=pki.intermediate)
+        assert parse_forwarded("envoy", xfcc(cert)) == [cert.cert]
+        other = xfcc(cert).replace("u42", "u43")
+        raises("envoy", other)
+
+    def test_commas_inside_quotes_do_not_split(self, pki: Pki) -> None:
         """A Subject of commas does not create elements (no element= needed)."""
-        value = xfcc(leaf, subject="CN=a,OU=b,OU=c,O=d,C=e")
-        assert parse_forwarded("envoy", value) == [leaf.cert]
+        cert = issue(name("a", OU="b,c", O="d", C="EE"), issuer=pki.intermediate)
+        assert parse_forwarded("envoy", xfcc(cert)) == [cert.cert]
 
     @pytest.mark.parametrize(
         "value",
@@ -427,10 +467,14 @@ class TestEnvoy:
             "By=a;",  # trailing separator
             "By",  # no '='
             "=a",  # no key
+            "By=a;Foo=b",  # a key Envoy never writes
+            "Hash=ab;By=a",  # By after another key
+            "URI=a;Hash=ab",  # Hash after a SAN value
+            "DNS=a;URI=b",  # URI after DNS
         ],
     )
     def test_malformed(self, value: str) -> None:
-        """Malformed XFCC syntax is refused with a position."""
+        """Malformed XFCC syntax, or a layout Envoy never writes, is refused with a position."""
         assert raises("envoy", value).position is not None
 
     def test_unbalanced_quote_position(self) -> None:

@@ -8,6 +8,7 @@ import urllib.parse
 
 import pytest
 
+import xfcc_builder
 from certs import Issued, Pki
 from clientauth import ClientRequest, ConfigurationError, Failure, Notice
 from clientauth.forwarded import (
@@ -78,6 +79,7 @@ class TestConfiguration:
         [
             {"chain_header": "x-chain"},  # nginx has no chain header
             {"element": 0},  # envoy only
+            {"element_by": "spiffe://mesh/edge"},  # envoy only
             {"trust_proxy_verification": True},  # needs verify_header
             {"header": "x bad"},  # not a field name
             {"header": ""},
@@ -315,16 +317,37 @@ class TestChains:
 class TestEnvoyElement:
     def test_element_selects_hop(self, pki: Pki, leaf: Issued) -> None:
         """element=0 picks the original client among several XFCC hops."""
-        def element(issued: Issued) -> str:
-            return f'Cert="{urllib.parse.quote(issued.pem, safe="")}"'
-
-        value = f"{element(leaf)},{element(pki.leaf('proxy'))}"
+        value = (f"{xfcc_builder.element(leaf.cert)},"
+                 f"{xfcc_builder.element(pki.leaf('proxy').cert, by=['spiffe://mesh/app'])}")
         strict = ForwardedCertificates("envoy", trusted_proxies=["10.0.0.0/8"])
         assert strict.extract(req(("x-forwarded-client-cert", value))).failure is (
             Failure.FORWARDED_HEADER_INVALID
         )
         first = ForwardedCertificates("envoy", trusted_proxies=["10.0.0.0/8"], element=0)
         assert first.extract(req(("x-forwarded-client-cert", value))).chain == (leaf.cert,)
+        by = ForwardedCertificates("envoy", trusted_proxies=["10.0.0.0/8"],
+                                   element_by="spiffe://mesh/edge")
+        assert by.extract(req(("x-forwarded-client-cert", value))).chain == (leaf.cert,)
+        assert "element_by='spiffe://mesh/edge'" in repr(by)
+
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"element_by": ""},
+            {"element_by": "spiffe://a,b"},
+            {"element_by": "spiffe://a;b"},
+            {"element_by": 'spiffe://"a"'},
+            {"element_by": "spiffe://a b"},
+            {"element_by": "spiffe://\u00e9"},
+            {"element_by": "x" * 5000},
+            {"element_by": 1},
+            {"element_by": "spiffe://mesh/edge", "element": 0},
+        ],
+    )
+    def test_bad_element_by(self, kwargs: dict[str, object]) -> None:
+        """element_by is validated eagerly: a By value Envoy could write, and not with element."""
+        with pytest.raises(ConfigurationError):
+            ForwardedCertificates("envoy", trusted_proxies=["10.0.0.0/8"], **kwargs)  # type: ignore[arg-type]
 
 
 class TestVerifyFlag:

@@ -5,6 +5,7 @@ Time in the cache is the injected clock; only the timeout tests use real time (s
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import threading
 import time
@@ -24,7 +25,14 @@ from clientauth.jwks import DEFAULT_JWKS_MAX_SIZE, MAX_JWKS_SIZE_LIMIT, JwksFetc
 
 # -- helpers -------------------------------------------------------------------------------
 
-
+# The test server listens on 127.0.0.1, which the address policy refuses unless allowed.
+# Looked up rather than passed blindly so that the regression tests here can also be run
+# against code that predates the policy (and fail there for the right reason).
+ALLOW_LOOPBACK: dict[str, Any] = (
+    {"allow_addresses": ["127.0.0.1"]}
+    if "allow_addresses" in inspect.signature(JwksFetcher).parameters
+    else {}
+)
 
 
 def jwk(issued: Issued, *chain: Issued) -> dict[str, Any]:
@@ -125,6 +133,7 @@ def make_fetcher(clock: Clock) -> Callable[..., JwksFetcher]:
         kwargs.setdefault("now", clock)
         kwargs.setdefault("allow_http", True)
         kwargs.setdefault("timeout", 2.0)
+        kwargs.update(ALLOW_LOOPBACK)
         return JwksFetcher(**kwargs)
 
     return make

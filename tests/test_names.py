@@ -794,6 +794,47 @@ class TestSubjectDNMatching:
 # -- SAN dNSName ---------------------------------------------------------------------------
 
 
+class TestUnreadableCertificates:
+    """cryptography parses lazily: reading a certificate's subject or extensions may raise.
+    Matching and lookup (which the registries index by) never raise; an unreadable part
+    names nothing."""
+
+    _HOSTILE = Path(__file__).parent / "vectors" / "hostile"
+
+    def _load(self, corpus: str) -> x509.Certificate:
+        return x509.load_der_x509_certificate((self._HOSTILE / f"{corpus}.der").read_bytes())
+
+    @pytest.mark.parametrize("corpus", [
+        "subject-cn-utf8-invalid", "subject-cn-bitstring", "subject-email-bitstring",
+        "san-garbage", "duplicate-san", "san-x400",
+    ])
+    def test_never_raises(self, corpus: str) -> None:
+        """Every function taking a certificate answers for an unreadable one."""
+        cert = self._load(corpus)
+        keys = certificate_name_keys(cert)
+        assert ("tls_client_auth_subject_dn", ()) not in keys
+        for field, value in (("tls_client_auth_subject_dn", "CN=client,O=Hostile"),
+                             ("tls_client_auth_san_dns", "client.hostile.example")):
+            registered = RegisteredName.parse(field, value)
+            assert registered.matches(cert) is (
+                field == "tls_client_auth_san_dns" and corpus.startswith("subject-")
+            )
+            registered.presented(cert)
+
+    def test_warnings_as_errors(self) -> None:
+        """Where warnings are errors, the warning cryptography raises while building a CN
+        over 64 characters (ub-common-name) makes the subject unreadable, not an exception;
+        the SAN still names the certificate."""
+        cert = self._load("subject-long-value")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            keys = certificate_name_keys(cert)
+            assert RegisteredName.parse(
+                "tls_client_auth_subject_dn", "CN=client,O=Hostile"
+            ).presented(cert) == ()
+        assert keys == {("tls_client_auth_san_dns", "client.hostile.example")}
+
+
 class TestDNS:
     @pytest.mark.parametrize(
         ("reg", "san", "match"),

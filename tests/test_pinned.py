@@ -12,9 +12,11 @@ import urllib.response
 from collections.abc import Sequence
 from datetime import timedelta
 from email.message import Message
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -317,6 +319,22 @@ class TestMalformed:
         """Random input gives a failed check, never an exception."""
         check = PinnedVerifier(now=clock(NOW)).verify(chain, client(certs=[alice]))
         assert not check.ok
+
+
+    @pytest.mark.parametrize("corpus", [
+        "validity-generalized-year-0", "subject-cn-utf8-invalid", "selfsigned-cn-utf8-invalid",
+    ])
+    def test_pinned_but_unreadable(self, verifier, corpus: str) -> None:
+        """A certificate pinned by thumbprint whose dates or subject cannot be read
+        (cryptography parses lazily: a GeneralizedTime of year 0 raises on
+        not_valid_after_utc) is malformed_certificate, never an exception."""
+        der = (Path(__file__).parent / "vectors" / "hostile" / f"{corpus}.der").read_bytes()
+        leaf = x509.load_der_x509_certificate(der)
+        pinned = client(thumbs=[clientauth.certificate_thumbprint(der)])
+        for check_validity in (True, False):
+            check = PinnedVerifier(now=clock(NOW), check_validity=check_validity).verify(
+                [leaf], pinned)
+            assert_failed(check, Failure.MALFORMED_CERTIFICATE)
 
 
 # -- jwks_uri --------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import clientauth
 from certs import NOW, Pki, clock, issue, name, new_key, self_signed
@@ -440,3 +442,277 @@ class TestWeakKeys:
             leaf = pki.leaf(cn, key=key)
             check = verifier.verify([leaf.cert, pki.intermediate.cert], self._client(cn))
             assert check.ok, (cn, check)
+
+
+# -- certificates cryptography loads but cannot read (issue 11, finding 2) ----------------------
+
+_HOSTILE = Path(__file__).parent / "vectors" / "hostile"
+
+
+def _hostile(name: str) -> x509.Certificate:
+    """A corpus certificate (tests/vectors/hostile) as cryptography loads it: lazily."""
+    return x509.load_der_x509_certificate((_HOSTILE / f"{name}.der").read_bytes())
+
+
+def _hostile_anchor() -> x509.Certificate:
+    return x509.load_der_x509_certificate((_HOSTILE / "ca.der").read_bytes())
+
+
+class TestUnreadableCertificates:
+    """A certificate whose subject, issuer, extensions or dates raise when read is a failed
+    check (MALFORMED_CERTIFICATE), whatever form it comes in; verify() never raises."""
+
+    @pytest.mark.parametrize("corpus", [
+        "subject-cn-utf8-invalid", "subject-cn-bitstring", "issuer-cn-utf8-invalid",
+        "validity-generalized-year-0", "duplicate-san", "selfsigned-cn-utf8-invalid",
+    ])
+    def test_object_der_and_pem(self, corpus: str) -> None:
+        """The leaf as an x509 object (what a caller or a proxy parser hands over), as DER
+        and as PEM: each is MALFORMED_CERTIFICATE, for a DN client and a SAN client."""
+        verifier = PKIVerifier([_hostile_anchor()], now=clock(NOW))
+        cert = _hostile(corpus)
+        der = (_HOSTILE / f"{corpus}.der").read_bytes()
+        pem = cert.public_bytes(Encoding.PEM).decode("ascii")
+        dns_client = clientauth.Client.from_metadata(
+            {"client_id": "d", "token_endpoint_auth_method": "tls_client_auth",
+             "tls_client_auth_san_dns": "client.hostile.example"})
+        for presented in (cert, der, pem):
+            for registered in (client("CN=client,O=Hostile"), dns_client):
+                check = verifier.verify([presented], registered)
+                assert check.failure is Failure.MALFORMED_CERTIFICATE, check.detail
+            assert verifier.verify_chain([presented]).failure is Failure.MALFORMED_CERTIFICATE
+
+    def test_unreadable_intermediate(self) -> None:
+        """An unreadable certificate after a good leaf refuses the chain instead of raising."""
+        verifier = PKIVerifier([_hostile_anchor()], now=clock(NOW))
+        chain = [_hostile("baseline"), _hostile("issuer-cn-bitstring")]
+        assert verifier.verify(chain, client("CN=client,O=Hostile")).failure is (
+            Failure.MALFORMED_CERTIFICATE
+        )
+        assert verifier.verify([_hostile("baseline")], client("CN=client,O=Hostile")).ok
+
+    def test_unreadable_anchor_is_configuration(self) -> None:
+        """An unreadable trust anchor is a ConfigurationError at construction."""
+        with pytest.raises(ConfigurationError):
+            PKIVerifier([_hostile("subject-cn-utf8-invalid")], now=clock(NOW))
+
+    def test_authenticator_tls_chain(self) -> None:
+        """Through Authenticator.authenticate (direct TLS), with and without client_id: a
+        failed result, never an exception (the 500 of the finding)."""
+        registry = clientauth.MemoryRegistry([client("CN=client,O=Hostile")])
+        auth = clientauth.Authenticator(registry, trust_anchors=[_hostile_anchor()],
+                                        now=clock(NOW))
+        for corpus in ("subject-cn-utf8-invalid", "subject-cn-bitstring"):
+            der = (_HOSTILE / f"{corpus}.der").read_bytes()
+            for form in ({"client_id": "c1"}, None):
+                result = auth.authenticate(clientauth.ClientRequest(form=form, tls_chain=[der]))
+                assert result.failure is Failure.MALFORMED_CERTIFICATE, result.detail
+
+
+# -- name constraints on subject emailAddress (issue 11, finding 8) -----------------------------
+
+
+def _email_name(email: str, cn: str = "alice") -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                      x509.NameAttribute(NameOID.EMAIL_ADDRESS, email)])
+
+
+def _constrained_pki(
+    permitted: list[x509.GeneralName] | None = None,
+    excluded: list[x509.GeneralName] | None = None,
+    *,
+    on_root: bool = False,
+) -> tuple[Any, Any]:
+    """(root, sub-CA); the name constraints sit on the sub-CA, or on the root."""
+    constraints = x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=excluded)
+    root = issue(name("Constrained Root"), ca=True,
+                 extra=[(constraints, True)] if on_root else [])
+    sub = issue(name("Partner CA"), issuer=root, ca=True,
+                extra=[] if on_root else [(constraints, True)])
+    return root, sub
+
+
+def _email_client(dn: str = "E=alice@example.com,CN=alice") -> clientauth.Client:
+    return client(dn, client_id="alice")
+
+
+class TestSubjectEmailConstraints:
+    """RFC 5280 4.2.1.10: an rfc822Name constraint applies to emailAddress in the subject.
+    cryptography applies constraints to the SAN only; a SAN-less leaf (accepted here for
+    DN-identified clients) must not slip past the constraint its SAN would have met."""
+
+    def test_outside_permitted_refused(self) -> None:
+        """The finding: a sub-CA constrained to partner.example issues a SAN-less leaf with
+        emailAddress=alice@example.com; it is refused (UNTRUSTED_CHAIN)."""
+        root, sub = _constrained_pki([x509.RFC822Name("partner.example")])
+        leaf = issue(_email_name("alice@example.com"), issuer=sub)
+        verifier = PKIVerifier([root.cert], now=clock(NOW))
+        check = verifier.verify([leaf.cert, sub.cert], _email_client())
+        assert check.failure is Failure.UNTRUSTED_CHAIN
+        assert "4.2.1.10" in check.detail
+
+    def test_same_address_in_san_also_refused(self) -> None:
+        """The rule the subject now meets is the one the SAN meets (cryptography's)."""
+        root, sub = _constrained_pki([x509.RFC822Name("partner.example")])
+        leaf = issue(name("alice"), issuer=sub, san_email=["alice@example.com"])
+        verifier = PKIVerifier([root.cert], now=clock(NOW))
+        assert verifier.verify_chain([leaf.cert, sub.cert]).failure is (
+            Failure.UNTRUSTED_CHAIN
+        )
+
+    @pytest.mark.parametrize(("constraint", "email", "ok"), [
+        ("partner.example", "alice@partner.example", True),
+        ("partner.example", "alice@PARTNER.Example", True),  # domains are case-insensitive
+        ("partner.example", "alice@sub.partner.example", False),  # a host, not a domain
+        (".partner.example", "alice@sub.partner.example", True),
+        (".partner.example", "alice@partner.example", False),  # strictly under the domain
+        ("alice@partner.example", "alice@partner.example", True),
+        ("alice@partner.example", "Alice@partner.example", False),  # local part exact
+        ("alice@partner.example", "bob@partner.example", False),
+        ("partner.example", "not-a-mailbox", False),  # cannot be shown inside: refused
+    ])
+    def test_permitted_forms(self, constraint: str, email: str, ok: bool) -> None:
+        """The three RFC 5280 4.2.1.10 forms: mailbox, host, and .domain."""
+        root, sub = _constrained_pki([x509.RFC822Name(constraint)])
+        leaf = issue(_email_name(email), issuer=sub)
+        verifier = PKIVerifier([root.cert], now=clock(NOW))
+        check = verifier.verify_chain([leaf.cert, sub.cert])
+        assert check.ok is ok, check.detail
+
+    @pytest.mark.parametrize(("email", "ok"), [
+        ("bob@x.example.com", False), ("bob@example.org", True), ("broken", False),
+    ])
+    def test_excluded(self, email: str, ok: bool) -> None:
+        """An address inside an excluded subtree is refused; one that is not a mailbox cannot
+        be shown outside it and is refused too (fail closed)."""
+        root, sub = _constrained_pki(excluded=[x509.RFC822Name(".example.com")])
+        leaf = issue(_email_name(email), issuer=sub)
+        verifier = PKIVerifier([root.cert], now=clock(NOW))
+        check = verifier.verify_chain([leaf.cert, sub.cert])
+        assert check.ok is ok, check.detail
+
+    def test_constraints_of_the_anchor_count(self) -> None:
+        """Constraints on the trust anchor apply, as cryptography applies them to the SAN."""
+        root, sub = _constrained_pki([x509.RFC822Name("partner.example")], on_root=True)
+        leaf = issue(_email_name("alice@example.com"), issuer=sub)
+        verifier = PKIVerifier([root.cert], now=clock(NOW))
+        assert verifier.verify([leaf.cert, sub.cert], _email_client()).failure is (
+            Failure.UNTRUSTED_CHAIN
+        )
+
+    def test_applied_with_a_san_too(self) -> None:
+        """Stricter than the RFC (which asks only without a SAN), as OpenSSL: a leaf whose
+        SAN is inside the constraints but whose subject address is outside is refused."""
+        root, sub = _constrained_pki([x509.RFC822Name("partner.example")])
+        leaf = issue(_email_name("alice@example.com"), issuer=sub,
+                     san_email=["alice@partner.example"])
+        verifier = PKIVerifier([root.cert], now=clock(NOW))
+        assert verifier.verify([leaf.cert, sub.cert], _email_client()).failure is (
+            Failure.UNTRUSTED_CHAIN
+        )
+
+    def test_no_rfc822_constraints_no_change(self) -> None:
+        """Without rfc822Name constraints on the path any subject address passes, and a
+        dNSName constraint says nothing about email addresses (RFC 5280 4.2.1.10)."""
+        for permitted in (None, [x509.DNSName("partner.example")]):
+            root, sub = _constrained_pki(permitted) if permitted else (None, None)
+            if root is None:
+                pki = Pki.create()
+                root, sub = pki.root, pki.intermediate
+            leaf = issue(_email_name("alice@example.com"), issuer=sub)
+            verifier = PKIVerifier([root.cert], now=clock(NOW))
+            assert verifier.verify([leaf.cert, sub.cert], _email_client()).ok
+
+    def test_not_cached_when_refused(self) -> None:
+        """A refused path is not cached: asking again gives the same refusal."""
+        root, sub = _constrained_pki([x509.RFC822Name("partner.example")])
+        leaf = issue(_email_name("alice@example.com"), issuer=sub)
+        verifier = PKIVerifier([root.cert], now=clock(NOW))
+        for _ in range(2):
+            assert not verifier.verify([leaf.cert, sub.cert], _email_client()).ok
+
+
+class TestRequireSan:
+    """require_san=True: a client is accepted only by a name carried in the leaf's SAN,
+    where the CAs' name constraints govern it. Closes what a dNSName-constrained sub-CA can
+    otherwise do to a client registered by subject DN (docs/security.md)."""
+
+    def test_constrained_sub_ca_can_mint_any_dn(self) -> None:
+        """The gap, documented: a sub-CA constrained to dNSName partner.example mints a
+        SAN-less leaf with the DN another client registered; RFC 5280 allows it, so the
+        default policy accepts it. require_san refuses it (NAME_MISMATCH)."""
+        root, sub = _constrained_pki([x509.DNSName("partner.example")])
+        victim = client("CN=payments,O=Acme", client_id="payments")
+        forged = issue(name("payments", O="Acme"), issuer=sub)
+        assert PKIVerifier([root.cert], now=clock(NOW)).verify(
+            [forged.cert, sub.cert], victim).ok
+        check = PKIVerifier([root.cert], now=clock(NOW), require_san=True).verify(
+            [forged.cert, sub.cert], victim)
+        assert check.failure is Failure.NAME_MISMATCH
+        assert "require_san" in check.detail
+        # With a SAN inside its constraints it still cannot reach the DN client.
+        forged_san = issue(name("payments", O="Acme"), issuer=sub, san_dns=["x.partner.example"])
+        assert not PKIVerifier([root.cert], now=clock(NOW), require_san=True).verify(
+            [forged_san.cert, sub.cert], victim).ok
+
+    def test_san_clients_still_pass(self) -> None:
+        """A client registered by a SAN name authenticates with require_san, and the sub-CA
+        cannot mint that name outside its constraints."""
+        root, sub = _constrained_pki([x509.DNSName("partner.example")])
+        verifier = PKIVerifier([root.cert], now=clock(NOW), require_san=True)
+        inside = clientauth.Client.from_metadata(
+            {"client_id": "p", "token_endpoint_auth_method": "tls_client_auth",
+             "tls_client_auth_san_dns": "api.partner.example"})
+        outside = clientauth.Client.from_metadata(
+            {"client_id": "v", "token_endpoint_auth_method": "tls_client_auth",
+             "tls_client_auth_san_dns": "payments.example"})
+        good = issue(name("api"), issuer=sub, san_dns=["api.partner.example"])
+        assert verifier.verify([good.cert, sub.cert], inside).ok
+        forged = issue(name("payments"), issuer=sub, san_dns=["payments.example"])
+        assert verifier.verify([forged.cert, sub.cert], outside).failure is (
+            Failure.UNTRUSTED_CHAIN
+        )
+
+    def test_san_less_leaf_refused(self, pki: Pki) -> None:
+        """Any leaf without a SAN extension is refused with require_san."""
+        verifier = PKIVerifier([pki.root.cert], now=clock(NOW), require_san=True)
+        leaf = pki.leaf("client-1", org="Acme")
+        check = verifier.verify(pki.chain_for(leaf), client())
+        assert check.failure is Failure.NAME_MISMATCH
+
+    def test_per_client_anchors_close_it_too(self) -> None:
+        """The other way to close the gap: the client registers its own issuing CA as
+        tls_client_auth_trust_anchors; a leaf from the partner sub-CA does not chain to it."""
+        root, sub = _constrained_pki([x509.DNSName("partner.example")])
+        own_ca = issue(name("Acme Issuing CA"), issuer=root, ca=True)
+        victim = client("CN=payments,O=Acme", client_id="payments",
+                        tls_client_auth_trust_anchors=[own_ca.pem])
+        forged = issue(name("payments", O="Acme"), issuer=sub)
+        genuine = issue(name("payments", O="Acme"), issuer=own_ca)
+        verifier = PKIVerifier([root.cert], now=clock(NOW))
+        assert verifier.verify([forged.cert, sub.cert], victim).failure is (
+            Failure.UNTRUSTED_CHAIN
+        )
+        assert verifier.verify([genuine.cert], victim).ok
+
+    def test_authenticator_setting(self) -> None:
+        """Authenticator(require_san=True) configures its PKI verifier so; with pki= it is
+        refused, as the other PKI settings are (one place to say it)."""
+        root, sub = _constrained_pki([x509.DNSName("partner.example")])
+        registry = clientauth.MemoryRegistry([client("CN=payments,O=Acme", client_id="p")])
+        forged = issue(name("payments", O="Acme"), issuer=sub)
+        request = clientauth.ClientRequest(form={"client_id": "p"},
+                                           tls_chain=[forged.cert, sub.cert])
+        loose = clientauth.Authenticator(registry, trust_anchors=[root.cert], now=clock(NOW))
+        assert loose.authenticate(request).ok
+        strict = clientauth.Authenticator(registry, trust_anchors=[root.cert], now=clock(NOW),
+                                          require_san=True)
+        assert strict.authenticate(request).failure is Failure.NAME_MISMATCH
+        with pytest.raises(ConfigurationError):
+            clientauth.Authenticator(registry, pki=PKIVerifier(), require_san=True)
+
+    def test_setting_is_validated(self) -> None:
+        """require_san takes a bool only; repr shows it."""
+        with pytest.raises(ConfigurationError):
+            PKIVerifier(require_san="yes")  # type: ignore[arg-type]
+        assert "require_san=True" in repr(PKIVerifier(require_san=True))

@@ -236,6 +236,79 @@ class TestWrites:
         assert len(FileRegistry(path)) == 1 + 40
 
 
+_ROOT = os.geteuid() == 0
+_OTHER = 65534  # nobody / nogroup: an owner that is not the writer
+
+
+class TestOwnershipAndLinks:
+    @pytest.mark.skipif(not _ROOT, reason="giving a file to another user needs root")
+    def test_owner_and_group_are_kept(self, path: Path) -> None:
+        """Issue 12 finding 2: a write by root (``sudo clientauth client ...``) keeps the
+        file's owner, group and mode, so the API running as the owner can still read it;
+        the lock file is handed to the owner too."""
+        os.chown(path, _OTHER, _OTHER)
+        os.chmod(path, 0o600)
+        FileRegistry(path).add(clientauth.Client.from_metadata(entry("b")))
+        st = os.stat(path)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (_OTHER, _OTHER, 0o600)
+        lock = os.stat(str(path) + ".lock")
+        assert (lock.st_uid, lock.st_gid) == (_OTHER, _OTHER)
+        assert len(FileRegistry(path)) == 2
+
+    def test_write_refused_when_owner_cannot_be_kept(
+        self, path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """When the owner cannot be kept (a non-root writer), nothing is written and the
+        error says so -- the file is never silently handed to the writer."""
+        real = os.stat(path)
+        foreign = os.stat_result((real.st_mode, real.st_ino, real.st_dev, real.st_nlink,
+                                  real.st_uid + 1, real.st_gid, real.st_size, real.st_atime,
+                                  real.st_mtime, real.st_ctime))
+
+        def stat_as_foreign(p: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+            return foreign if Path(p) == path else real_stat(p, *args, **kwargs)
+
+        def refuse(*args: Any) -> None:
+            raise PermissionError(1, "Operation not permitted")
+
+        real_stat = os.stat
+        before = path.read_bytes()
+        registry = FileRegistry(path)
+        monkeypatch.setattr(os, "stat", stat_as_foreign)
+        monkeypatch.setattr(os, "fchown", refuse)
+        with pytest.raises(ConfigurationError, match="cannot keep the owner"):
+            registry.add(clientauth.Client.from_metadata(entry("b")))
+        monkeypatch.undo()
+        assert path.read_bytes() == before
+        assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+    def test_symlinked_path_writes_the_target(self, tmp_path: Path) -> None:
+        """Issue 12 finding 3: writing through a symbolic link replaces the link's target
+        (the link stays a link), and the link and the real name share one lock file."""
+        real = tmp_path / "data" / "clients.json"
+        real.parent.mkdir()
+        real.write_text(json.dumps({"clients": [entry("a")]}))
+        link = tmp_path / "clients.json"
+        link.symlink_to(real)
+        through_link, direct = FileRegistry(link), FileRegistry(real, reload_interval=0)
+        through_link.add(clientauth.Client.from_metadata(entry("b")))
+        assert link.is_symlink() and os.readlink(link) == str(real)
+        assert direct.get("b") is not None and through_link.get("b") is not None
+        assert not (tmp_path / "clients.json.lock").exists()
+        assert (real.parent / "clients.json.lock").exists()
+        direct.remove("a")
+        assert FileRegistry(link).get("a") is None
+
+    def test_identity_changes_on_every_write(self, path: Path) -> None:
+        """Readers compare (device, inode, size, mtime): a write always moves the mtime
+        past the replaced file's, even when that one is in the future (clock stepped back,
+        or two writes in one coarse timestamp tick while the freed inode is reused)."""
+        future = os.stat(path).st_mtime_ns + 3600 * 10**9
+        os.utime(path, ns=(future, future))
+        FileRegistry(path).replace(clientauth.Client.from_metadata(entry("a", client_name="x")))
+        assert os.stat(path).st_mtime_ns > future
+
+
 class TestSettings:
     @pytest.mark.parametrize("interval", [-1, timedelta(days=2), "1", True])
     def test_bad_reload_interval(self, path: Path, interval: object) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import sqlite3
 import threading
 from datetime import timedelta
@@ -16,7 +17,7 @@ import pytest
 
 import clientauth
 from certs import Clock, Pki, self_signed
-from clientauth import Client, ClientMetadataError, ConfigurationError
+from clientauth import Client, ClientMetadataError, ConfigurationError, exceptions
 from clientauth.registry_sql import SCHEMA_VERSION, SQLRegistry
 
 pytest.importorskip("sqlalchemy")
@@ -191,6 +192,44 @@ class TestCache:
         clock.advance(2)
         assert registry.get("a") is first
 
+    def test_removed_and_registered_again_not_served_from_cache(
+        self, url: str, clock: Clock
+    ) -> None:
+        """Issue 12 finding 1: a client removed and registered again elsewhere (its row
+        restarts at version 1) is re-read once the TTL runs out -- the revoked secret is
+        refused and the new one accepted, also long after."""
+        reader = SQLRegistry(url, cache_ttl=1, now=clock)
+        writer = SQLRegistry(url)
+        new_secret = clientauth.generate_secret()
+        writer.add(client("billing"))
+        auth = clientauth.Authenticator(reader)
+        assert auth.authenticate(basic("billing", SECRET)).ok
+        assert writer.remove("billing")
+        writer.add(client("billing", client_secret_hash=clientauth.hash_secret(new_secret)))
+        for _ in range(3):
+            clock.advance(1.5)
+            assert not auth.authenticate(basic("billing", SECRET)).ok
+            assert auth.authenticate(basic("billing", new_secret)).ok
+
+    def test_same_document_registered_again_reuses_parsed_client(
+        self, url: str, clock: Clock
+    ) -> None:
+        """The cache key is the stored document itself: an identical document (even under
+        a new row) may reuse the parsed client; any difference is parsed again."""
+        reader = SQLRegistry(url, cache_ttl=1, now=clock)
+        writer = SQLRegistry(url)
+        writer.add(client("a"))
+        first = reader.get("a")
+        writer.remove("a")
+        writer.add(client("a"))
+        clock.advance(2)
+        assert reader.get("a") is first
+        writer.replace(client("a", client_name="renamed"))
+        clock.advance(2)
+        second = reader.get("a")
+        assert second is not first and second is not None
+        assert second.to_metadata()["client_name"] == "renamed"
+
     def test_cache_is_bounded(self, url: str, clock: Clock) -> None:
         """No more than cache_size entries are kept."""
         registry = SQLRegistry(url, cache_size=3, now=clock)
@@ -255,6 +294,28 @@ class TestWrites:
         assert stored.to_metadata()["client_name"] == "theirs"
         assert stored.to_metadata()["client_uri"] == "https://ours"
 
+    def test_update_never_overwrites_a_new_registration(self, url: str) -> None:
+        """Issue 12 finding 1 (write side): when the client is removed and registered again
+        between an update's read and its write (same id, version 1 again), the change is
+        applied to the new registration -- the removed secret is not brought back."""
+        registry, other = SQLRegistry(url), SQLRegistry(url)
+        registry.add(client("a"))
+        new_hash = clientauth.hash_secret(clientauth.generate_secret())
+        calls = []
+
+        def change(c: Client) -> Client:
+            calls.append(1)
+            if len(calls) == 1:
+                other.remove("a")
+                other.add(client("a", client_secret_hash=new_hash))
+            return Client.from_metadata({**c.to_metadata(), "client_name": "renamed"})
+
+        registry.update("a", change)
+        stored = SQLRegistry(url, cache_ttl=0).get("a")
+        assert stored is not None and len(calls) == 2
+        assert stored.to_metadata()["client_secret_hash"] == new_hash
+        assert stored.to_metadata()["client_name"] == "renamed"
+
     def test_threads_rotating_lose_nothing(self, url: str) -> None:
         """Threads with their own registries append secrets to one client concurrently:
         every appended hash is stored."""
@@ -294,16 +355,117 @@ class TestWrites:
         assert "client_secret\"" not in json.dumps(dump)
 
     def test_errors_hide_parameters(self, url: str) -> None:
-        """Engines built from a URL hide bound parameters (hashes) in error messages."""
+        """A failed write raises RegistryError naming the database's reason, without the
+        statement's parameters (secret hashes)."""
         registry = SQLRegistry(url)
         with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
             conn.execute("DROP TABLE clientauth_clients")
-        import sqlalchemy
-
-        with pytest.raises(sqlalchemy.exc.OperationalError) as info:
+        with pytest.raises(exceptions.RegistryError) as info:
             registry.add(client("a"))
         assert "clientauth_clients" in str(info.value)
-        assert HASH not in str(info.value)
+        assert HASH not in leaked_text(info.value)
+
+    def test_failed_update_on_user_engine_shows_no_hash(
+        self, url: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Issue 12 finding 4: with the user's own Engine (hide_parameters off, SQL echo
+        on), a failed UPDATE raises an error whose str, repr and whole __cause__ /
+        __context__ chain hold no secret hash, and nothing is logged with one; the user's
+        engine is left as it was."""
+        import sqlalchemy as sa
+
+        SQLRegistry(url).add(client("a"))
+        path = url.removeprefix("sqlite:///")
+        engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", echo=True)
+        registry = SQLRegistry(engine)
+        new_hash = clientauth.hash_secret(clientauth.generate_secret())
+        caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+        with pytest.raises(exceptions.RegistryError, match="readonly") as info:
+            registry.update("a", lambda c: Client.from_metadata(
+                {**c.to_metadata(), "client_secret_hash": new_hash}))
+        text = leaked_text(info.value) + caplog.text
+        assert HASH not in text and new_hash not in text
+        assert "UPDATE" in caplog.text  # the echo log ran, without the parameters
+        assert engine.hide_parameters is False and registry.engine is engine
+
+    def test_refused_insert_is_not_a_duplicate_and_shows_no_hash(self, url: str) -> None:
+        """A row refused by a database constraint (here a trigger) on add() is reported as a
+        database error without hashes -- not as "duplicate client_id"."""
+        import sqlalchemy as sa
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+            conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON clientauth_clients "
+                         "BEGIN SELECT RAISE(ABORT, 'refused by policy'); END")
+        registry = SQLRegistry(sa.create_engine(url))
+        with pytest.raises(exceptions.RegistryError, match="refused by policy") as info:
+            registry.add(client("a"))
+        assert HASH not in leaked_text(info.value)
+
+
+def leaked_text(exc: BaseException) -> str:
+    """Everything an exception exposes: str, repr, args, SQLAlchemy's statement and
+    parameters, for it and every exception in its __cause__ / __context__ chain."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        parts += [str(e), repr(e), repr(e.args), repr(getattr(e, "params", None)),
+                  repr(getattr(e, "orig", None)), str(getattr(e, "orig", None))]
+        todo += [e.__cause__, e.__context__]
+    return "\n".join(parts)
+
+
+class TestWatchdog:
+    def test_hung_read_is_cut_off_and_disarm_reports_it(self) -> None:
+        """The client-side deadline behind statement_timeout: a read that gets no answer
+        returns (EOF) once the deadline passes; disarm() says the deadline fired. A call
+        disarmed in time is left alone."""
+        import socket
+        import time
+
+        from clientauth._watchdog import WATCHDOG
+
+        ours, server = socket.socketpair()
+        with ours, server:
+            calm = WATCHDOG.arm(ours.fileno(), 5)
+            assert WATCHDOG.disarm(calm) is False
+            guard = WATCHDOG.arm(ours.fileno(), 0.2)
+            start = time.monotonic()
+            assert ours.recv(1) == b""  # would block for ever without the watchdog
+            assert 0.15 <= time.monotonic() - start < 3
+            assert WATCHDOG.disarm(guard) is True
+
+    def test_timeouts_reach_the_postgres_engine(self) -> None:
+        """Default timeouts are on for a PostgreSQL URL (connect, pool wait, server-side
+        statement_timeout); values in the URL win; 0 turns them off; libpq's 2 s minimum
+        connect timeout is applied; bad values are refused."""
+        import sqlalchemy as sa
+
+        from clientauth.registry_sql import _postgres_timeouts
+
+        pytest.importorskip("psycopg")
+        url = "postgresql+psycopg://u@127.0.0.1:1/db"
+        assert SQLRegistry(url).engine.pool.timeout() == 5  # type: ignore[attr-defined]
+        five = timedelta(seconds=5)
+        assert _postgres_timeouts(sa.make_url(url), five, five) == {
+            "pool_timeout": 5,
+            "connect_args": {"connect_timeout": 5, "options": "-c statement_timeout=5000"}}
+        assert _postgres_timeouts(sa.make_url(url), timedelta(0), timedelta(0)) == {}
+        assert _postgres_timeouts(sa.make_url(url), timedelta(seconds=0.5), timedelta(0)) == {
+            "pool_timeout": 2, "connect_args": {"connect_timeout": 2}}
+        given = sa.make_url(f"{url}?connect_timeout=9&options=-c%20search_path%3Dx")
+        assert _postgres_timeouts(given, five, five)["connect_args"] == {
+            "options": "-c search_path=x -c statement_timeout=5000"}
+        theirs = sa.make_url(f"{url}?options=-c%20statement_timeout%3D7")
+        assert "connect_args" not in _postgres_timeouts(theirs, timedelta(0), five)
+        with pytest.raises(ConfigurationError, match="statement_timeout"):
+            SQLRegistry(url, statement_timeout=-1)
+        with pytest.raises(ConfigurationError, match="connect_timeout"):
+            SQLRegistry(url, connect_timeout=timedelta(hours=1))
 
 
 class TestSettings:

@@ -159,7 +159,7 @@ class TestClientRequest:
     @pytest.mark.parametrize(
         "kwargs",
         [{"headers": 5}, {"headers": [("a",)]}, {"headers": [(1, 2)]}, {"form": ["x"]},
-         {"peer": 5}, {"tls_chain": [b"x"] * 50}],
+         {"peer": 5}, {"unreadable": ""}, {"unreadable": 5}],
     )
     def test_wrong_types(self, kwargs: dict[str, object]) -> None:
         """Programming errors raise ConfigurationError (a ClientAuthError), not TypeError."""
@@ -172,3 +172,65 @@ class TestClientRequest:
                        {"secret_header": "authorization"}, {"id_header": ""}):
             with pytest.raises(clientauth.ConfigurationError):
                 CredentialOptions(**kwargs)  # type: ignore[arg-type]
+
+
+class TestWireLimits:
+    """Issue 11 (findings 3, 5): a limit a client can cross is a refused request, never a
+    ConfigurationError (which the adapters turned into a 500)."""
+
+    @staticmethod
+    def _auth() -> clientauth.Authenticator:
+        return clientauth.Authenticator(clientauth.load_clients([
+            {"client_id": "c", "client_secret_hash": clientauth.hash_secret("s" * 32)}]))
+
+    def test_too_many_headers_is_refused_not_raised(self) -> None:
+        """MAX_HEADERS + 1 fields (with valid Basic credentials among them) build a request
+        that keeps nothing and is refused invalid_request."""
+        headers = [("Authorization", basic("c", "s" * 32))]
+        headers += [(f"x-{i}", "v") for i in range(clientauth.request.MAX_HEADERS)]
+        request = ClientRequest(headers)
+        assert request.unreadable and request.headers == ()
+        with pytest.raises(clientauth.CredentialsError):
+            extract_credentials(request)
+        result = self._auth().authenticate(request)
+        assert not result.ok and result.error == "invalid_request"
+
+    def test_max_headers_exactly_is_read(self) -> None:
+        """MAX_HEADERS fields is within the limit: the credentials are read."""
+        headers = [("Authorization", basic("c", "s" * 32))]
+        headers += [(f"x-{i}", "v") for i in range(clientauth.request.MAX_HEADERS - 1)]
+        request = ClientRequest(headers)
+        assert request.unreadable is None
+        assert self._auth().authenticate(request).ok
+
+    def test_long_tls_chain_is_refused_not_raised(self) -> None:
+        """A TLS chain over MAX_CHAIN_LENGTH (what a server relays from the client) is a
+        refused request, with no certificate kept."""
+        from clientauth._x509 import MAX_CHAIN_LENGTH
+
+        request = ClientRequest([("Authorization", basic("c", "s" * 32))],
+                                tls_chain=[b"x"] * (MAX_CHAIN_LENGTH + 1))
+        assert request.unreadable and request.tls_chain == ()
+        result = self._auth().authenticate(request)
+        assert not result.ok and result.error == "invalid_request"
+
+    def test_unreadable_refuses_whatever_else_is_there(self) -> None:
+        """An adapter's `unreadable` reason refuses a request even with valid credentials, and
+        the reason shows in repr (it holds no secret)."""
+        request = ClientRequest([("Authorization", basic("c", "s" * 32))],
+                                form={"client_id": "c"}, unreadable="form body is not UTF-8")
+        assert request.form is None
+        assert "form body is not UTF-8" in repr(request)
+        assert not self._auth().authenticate(request).ok
+
+    def test_bound_token_guard_refuses_unreadable(self) -> None:
+        """The resource-server guard refuses an unreadable request with 400 before it calls
+        the token verifier."""
+        from clientauth.resource import BoundTokenGuard
+
+        def verify(token: str) -> dict[str, object]:
+            raise AssertionError("must not be called")
+
+        check = BoundTokenGuard(verify).check(ClientRequest(
+            [("Authorization", "Bearer t")] + [(f"x-{i}", "v") for i in range(1000)]))
+        assert (check.ok, check.status, check.error) == (False, 400, "invalid_request")

@@ -32,6 +32,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ._clock import system_now
+from ._terminal import terminal_lines
 from ._x509 import certificate_thumbprint, load_certificate
 from .clients import Client
 from .exceptions import ClientAuthError, ClientMetadataError, ConfigurationError, ParseError
@@ -159,7 +160,7 @@ def _guard(func: Callable[[argparse.Namespace, TextIO], int]) -> Callable[..., i
         try:
             return func(args, out)
         except _NotFound as exc:
-            print(f"clientauth: {exc}", file=sys.stderr)
+            _say(f"clientauth: {exc}", file=sys.stderr)
             return _EXIT_NOT_FOUND
         except ClientAuthError:
             raise
@@ -191,7 +192,10 @@ def _where(target: str) -> str:
     if _URL.match(target):
         from sqlalchemy import make_url  # noqa: PLC0415
 
-        return make_url(target).render_as_string(hide_password=True)
+        try:
+            return make_url(target).render_as_string(hide_password=True)
+        except ValueError:  # ArgumentError, or a bad port: SQLRegistry reports it
+            return "the database"
     return target
 
 
@@ -271,11 +275,11 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
         if secret is not None:
             response["client_secret"] = secret
             response["client_secret_expires_at"] = expires_at
-        print(json.dumps(response, indent=2), file=out)
+        _say(json.dumps(response, indent=2), file=out)
         return _EXIT_OK
-    print(f"added client {client.client_id!r} ({client.method.value}) "
+    _say(f"added client {client.client_id!r} ({client.method.value}) "
           f"to {_where(args.registry)}", file=out)
-    print(f"client_id: {client.client_id}", file=out)
+    _say(f"client_id: {client.client_id}", file=out)
     if secret is not None:
         _print_secret(secret, expires_at, out)
     return _EXIT_OK
@@ -316,17 +320,17 @@ def _cmd_rotate(args: argparse.Namespace, out: TextIO) -> int:
 
     client = _update(args, change)
     if args.json:
-        print(json.dumps({"client_id": client.client_id, "client_secret": secret,
+        _say(json.dumps({"client_id": client.client_id, "client_secret": secret,
                           "client_secret_expires_at": expires_at, "label": entry["label"],
                           "old_secrets_expire_at": deadline if kept[0] else None}, indent=2),
               file=out)
         return _EXIT_OK
-    print(f"rotated the secret of client {client.client_id!r} (new label {entry['label']})",
+    _say(f"rotated the secret of client {client.client_id!r} (new label {entry['label']})",
           file=out)
     if kept[0]:
-        print(f"{kept[0]} older secret(s) stay valid until {_iso(deadline)}", file=out)
+        _say(f"{kept[0]} older secret(s) stay valid until {_iso(deadline)}", file=out)
     else:
-        print("older secrets are revoked", file=out)
+        _say("older secrets are revoked", file=out)
     _print_secret(secret, expires_at, out)
     return _EXIT_OK
 
@@ -351,7 +355,10 @@ def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
         elif args.expired:
             drop = [e for e in entries if _expired(e, now)]
         else:
-            newest = max(range(len(entries)), key=lambda i: (entries[i].get("created_at", 0), i))
+            issued = [_created_epoch(e, client.client_id, i) for i, e in enumerate(entries)]
+            # Entries without created_at (imported, legacy) count as oldest; ties go to the
+            # later entry: rotation appends the new secret last.
+            newest = max(range(len(entries)), key=lambda i: (issued[i], i))
             drop = [e for i, e in enumerate(entries) if i != newest]
         if not drop:
             raise _NotFound(f"no matching secret for client {client.client_id!r}")
@@ -365,7 +372,7 @@ def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
         return _with_secrets(metadata, keep)
 
     client = _update(args, change)
-    print(f"revoked {len(removed)} secret(s) of client {client.client_id!r}: "
+    _say(f"revoked {len(removed)} secret(s) of client {client.client_id!r}: "
           + ", ".join(removed), file=out)
     return _EXIT_OK
 
@@ -407,6 +414,47 @@ def _new_entry(secret: str, now: datetime, expires_at: int) -> dict[str, Any]:
     }
 
 
+def _created_epoch(entry: Mapping[str, Any], client_id: str, index: int) -> float:
+    """When a secret was issued, in seconds since the epoch (0 when not recorded).
+
+    ``created_at`` is ours (never validated by the library): the CLI writes an integer, a
+    hand-edited registry may hold an ISO 8601 string; anything else is refused rather than
+    guessed at, since it decides which secret survives ``--all-but-newest``."""
+    value = entry.get("created_at")
+    if value is None:
+        return 0.0
+    moment = _parse_moment(value)
+    if moment is None:
+        raise ConfigurationError(
+            f"client {client_id!r}: secret {_label(entry, index)!r} has a created_at that is "
+            "neither seconds since the epoch nor an ISO 8601 time: fix it, or revoke by "
+            "--label"
+        )
+    return moment.timestamp()
+
+
+def _parse_moment(value: object) -> datetime | None:
+    """An epoch number or an ISO 8601 string as an aware datetime; ``None`` otherwise."""
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value.strip())
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _show_moment(value: object) -> str | None:
+    """A stored time for display: ISO 8601 when it parses, else the stored value as text
+    (escaped on output like every other field)."""
+    if value is None or value == 0:
+        return None
+    moment = _parse_moment(value)
+    return moment.isoformat() if moment is not None else f"unreadable: {value!r}"
+
+
 def _expired(entry: Mapping[str, Any], now: datetime) -> bool:
     expires = int(entry.get("expires_at") or 0)
     return expires != 0 and expires <= _epoch(now)
@@ -418,11 +466,11 @@ def _label(entry: Mapping[str, Any], index: int) -> str:
 
 
 def _print_secret(secret: str, expires_at: int, out: TextIO) -> None:
-    print("client secret (shown once; give it to the client, it is stored only as a hash):",
+    _say("client secret (shown once; give it to the client, it is stored only as a hash):",
           file=out)
-    print(f"  {secret}", file=out)
+    _say(f"  {secret}", file=out)
     if expires_at:
-        print(f"expires {_iso(expires_at)}", file=out)
+        _say(f"expires {_iso(expires_at)}", file=out)
 
 
 # -- certificates -------------------------------------------------------------------------
@@ -457,15 +505,15 @@ def _cmd_pin(args: argparse.Namespace, out: TextIO) -> int:
 
     client = _update(args, change)
     if already[0]:
-        print(f"{thumbprint} is already pinned for client {client.client_id!r}", file=out)
+        _say(f"{thumbprint} is already pinned for client {client.client_id!r}", file=out)
     else:
-        print(f"pinned {thumbprint} for client {client.client_id!r}"
+        _say(f"pinned {thumbprint} for client {client.client_id!r}"
               + (" (every other certificate unpinned)" if args.replace else ""), file=out)
     if cert is not None and cert.not_valid_after_utc <= system_now():
-        print(f"warning: the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}",
+        _say(f"warning: the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}",
               file=out)
     if client.jwks_uri:
-        print(f"note: certificates from jwks_uri {client.jwks_uri} are accepted too", file=out)
+        _say(f"note: certificates from jwks_uri {client.jwks_uri} are accepted too", file=out)
     return _EXIT_OK
 
 
@@ -486,7 +534,7 @@ def _cmd_unpin(args: argparse.Namespace, out: TextIO) -> int:
             ) from None
 
     client = _update(args, change)
-    print(f"unpinned {thumbprint} from client {client.client_id!r}", file=out)
+    _say(f"unpinned {thumbprint} from client {client.client_id!r}", file=out)
     return _EXIT_OK
 
 
@@ -533,8 +581,8 @@ def _describe(client: Client, now: datetime) -> dict[str, Any]:
         described["secrets"] = [
             {
                 "label": _label(e, i),
-                "created_at": _iso(int(e["created_at"])) if e.get("created_at") else None,
-                "expires_at": _iso(int(e["expires_at"])) if e.get("expires_at") else None,
+                "created_at": _show_moment(e.get("created_at")),
+                "expires_at": _show_moment(e.get("expires_at")),
                 "status": "expired" if _expired(e, now) else "live",
             }
             for i, e in enumerate(_secret_entries(metadata))
@@ -560,17 +608,17 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         raise _NotFound(f"no client {args.client_id!r} in {_where(args.registry)}")
     facts = _describe(client, system_now())
     if args.json:
-        print(json.dumps(facts, indent=2, ensure_ascii=False), file=out)
+        _say(json.dumps(facts, indent=2, ensure_ascii=False), file=out)
         return _EXIT_OK
     width = max(len(k) for k in facts)
     for key, value in facts.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            print(f"{key}:", file=out)
+            _say(f"{key}:", file=out)
             for item in value:
-                print("  - " + ", ".join(f"{k} {v}" for k, v in item.items()), file=out)
+                _say("  - " + ", ".join(f"{k} {v}" for k, v in item.items()), file=out)
         else:
             shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-            print(f"{key:<{width}}  {shown}", file=out)
+            _say(f"{key:<{width}}  {shown}", file=out)
     return _EXIT_OK
 
 
@@ -591,18 +639,18 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
         rows.append({"client_id": client.client_id, "method": client.method.value,
                      "credentials": summary})
     if args.json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False), file=out)
+        _say(json.dumps(rows, indent=2, ensure_ascii=False), file=out)
         return _EXIT_OK
     for row in rows:
-        print(f"{row['client_id']}  {row['method']}  {row['credentials']}", file=out)
-    print(f"{len(rows)} client(s) in {_where(args.registry)}", file=out)
+        _say(f"{row['client_id']}  {row['method']}  {row['credentials']}", file=out)
+    _say(f"{len(rows)} client(s) in {_where(args.registry)}", file=out)
     return _EXIT_OK
 
 
 def _cmd_remove(args: argparse.Namespace, out: TextIO) -> int:
     if not _open(args.registry).remove(args.client_id):
         raise _NotFound(f"no client {args.client_id!r} in {_where(args.registry)}")
-    print(f"removed client {args.client_id!r}", file=out)
+    _say(f"removed client {args.client_id!r}", file=out)
     return _EXIT_OK
 
 
@@ -615,13 +663,20 @@ def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     before = registry.schema_version()
     after = registry.create_schema()
     if before == after:
-        print(f"schema version {after}: up to date", file=out)
+        _say(f"schema version {after}: up to date", file=out)
     else:
-        print(f"schema version {before or 'none'} -> {after}", file=out)
+        _say(f"schema version {before or 'none'} -> {after}", file=out)
     return _EXIT_OK
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+def _say(text: str, *, file: TextIO) -> None:
+    """Print one message. Every output path goes through here: registry content is written
+    by whoever registered the client (an RFC 7591 document), so control characters in it
+    are escaped before they reach the operator's terminal."""
+    print(terminal_lines(text), file=file)
 
 
 def _read_text(path: str) -> str:

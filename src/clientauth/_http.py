@@ -7,28 +7,36 @@ No web framework is imported here or anywhere below the adapters.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from urllib.parse import parse_qs
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote, unquote_plus, unquote_to_bytes
 
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, CredentialsError
 from .result import AuthResult
 
 __all__ = [
+    "CREDENTIAL_PARAMETERS",
     "DEFAULT_MAX_BODY_SIZE",
+    "MAX_FORM_FIELDS",
+    "MULTIPART_CREDENTIALS",
     "ErrorResponse",
     "PathMatcher",
     "check_adapter_settings",
+    "content_length",
     "error_response",
     "is_form",
+    "is_multipart",
+    "mentions_credentials",
     "parse_form",
+    "parse_query",
+    "read_form",
     "token_error_response",
 ]
 
 DEFAULT_MAX_BODY_SIZE = 64 * 1024
 """Largest form body the adapters buffer to look for ``client_id`` / ``client_secret``; a
 larger form body on a guarded path is answered 413. Token requests are a few hundred bytes."""
-
-_MAX_FORM_FIELDS = 100
 
 # RFC 6749 5.2 error_description is shown to the caller: fixed phrases only. The result's
 # `detail` (which may name a client id or a certificate) is for logs, never for the response:
@@ -43,50 +51,333 @@ ErrorResponse = tuple[int, list[tuple[str, str]], bytes]
 
 
 class PathMatcher:
-    """Which request paths are guarded: all (``paths=None``) or those under given prefixes."""
+    """Which requests are guarded: all (``paths=None``) or those under given path prefixes.
+
+    A prefix is written as the route path the wrapped application's router sees. The adapter
+    cannot know which leading segments the routers around and inside it strip (a Starlette
+    ``Mount``, FastAPI ``APIRouter(prefix=...)``, the server's ``root_path``, WSGI
+    ``SCRIPT_NAME``, Werkzeug's ``DispatcherMiddleware``, Django's ``FORCE_SCRIPT_NAME``), nor
+    how a router normalises a path, so it fails closed: a request is guarded when *any*
+    plausible reading of its path holds the prefix's segments at a segment boundary -- the
+    decoded path, the raw path, the root path or script name joined to it, percent-decoded
+    again, with ``//``, ``.``, ``..``, ``;params`` and ``\\`` resolved, compared
+    case-insensitively. ``/token`` therefore guards ``/token``, ``/token/x``, ``/oauth/token``
+    and ``/TOKEN/``, never ``/tokens``. A path that cannot be read at all is guarded.
+    """
 
     __slots__ = ("_prefixes",)
 
     def __init__(self, paths: Iterable[str] | None) -> None:
         if paths is None:
-            self._prefixes: tuple[str, ...] | None = None
+            self._prefixes: tuple[tuple[str, ...], ...] | None = None
             return
         if isinstance(paths, str):
             raise ConfigurationError("paths must be a list of path prefixes, not one string")
-        prefixes = tuple(paths)
-        for p in prefixes:
-            if not isinstance(p, str) or not p.startswith("/"):
-                raise ConfigurationError(f"path prefix {p!r} must start with '/'")
-        self._prefixes = prefixes
+        self._prefixes = tuple(_prefix_segments(p) for p in paths)
 
-    def __call__(self, path: str) -> bool:
+    @property
+    def guards_all(self) -> bool:
+        return self._prefixes is None or () in self._prefixes
+
+    def __call__(self, *paths: object) -> bool:
+        """Whether any of ``paths`` (readings of one request's path) is guarded."""
         if self._prefixes is None:
             return True
-        for prefix in self._prefixes:
-            # "/token" guards "/token" and "/token/x", not "/tokens".
-            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+        for path in paths:
+            if not isinstance(path, str) or len(path) > _MAX_PATH_LENGTH:
+                return True  # cannot be read (whole): fail closed
+            readings = _path_readings(path)
+            if readings is None or any(self._matches(segments) for segments in readings):
                 return True
         return False
 
+    def guards_scope(self, scope: Mapping[str, Any]) -> bool:
+        """Whether an ASGI request is guarded: ``path`` and ``raw_path``, each alone and under
+        ``root_path`` (servers differ on whether ``path`` already starts with it)."""
+        if self.guards_all:
+            return True
+        path = scope.get("path")
+        root = scope.get("root_path") or ""
+        raw = scope.get("raw_path")
+        if not isinstance(path, str) or not isinstance(root, str):
+            return True
+        readings = {path}
+        if raw is not None:
+            if not isinstance(raw, bytes):
+                return True
+            readings.add(raw.decode("latin-1").partition("?")[0])
+        if root:
+            readings |= {root + "/" + reading for reading in readings}
+        return self(*readings)
+
+    def guards_environ(self, environ: Mapping[str, Any]) -> bool:
+        """Whether a WSGI request is guarded: ``SCRIPT_NAME`` + ``PATH_INFO`` (what WSGI routers
+        and dispatchers split), and the raw request target servers keep (``REQUEST_URI``,
+        ``RAW_URI``)."""
+        if self.guards_all:
+            return True
+        script = environ.get("SCRIPT_NAME") or ""
+        path = environ.get("PATH_INFO") or ""
+        if not isinstance(script, str) or not isinstance(path, str):
+            return True
+        readings: list[object] = [script + "/" + path if script else path]
+        for key in ("REQUEST_URI", "RAW_URI"):
+            raw = environ.get(key)
+            if raw is not None:
+                readings.append(raw.partition("?")[0] if isinstance(raw, str) else raw)
+        return self(*readings)
+
+    def _matches(self, segments: tuple[str, ...]) -> bool:
+        count = len(segments)
+        for prefix in self._prefixes or ():
+            size = len(prefix)
+            if not size:
+                return True
+            first = prefix[0]
+            for i in range(count - size + 1):
+                if segments[i] == first and segments[i:i + size] == prefix:
+                    return True
+        return False
+
+
+# Characters that would make a configured prefix mean different things to different routers.
+_UNSAFE_PREFIX_CHARS = frozenset("%?#;\\")
+# Percent-decoding rounds tried on a request path: a router (or an app) may decode again.
+_PATH_DECODE_ROUNDS = 3
+_MAX_PATH_LENGTH = 16 * 1024
+"""A longer path is guarded without being read (servers refuse far shorter request lines)."""
+_PLAIN_PATH_EXCEPTIONS = (".", ";", "\\", "%")
+
+
+def _prefix_segments(prefix: object) -> tuple[str, ...]:
+    if not isinstance(prefix, str) or not prefix.startswith("/"):
+        raise ConfigurationError(f"path prefix {prefix!r} must be a str starting with '/'")
+    if not prefix.isascii() or not prefix.isprintable() or any(
+        c.isspace() or c in _UNSAFE_PREFIX_CHARS for c in prefix
+    ):
+        raise ConfigurationError(
+            f"path prefix {prefix!r}: use plain ASCII route segments, without spaces, "
+            "'%', '?', '#', ';' or '\\' (they are matched against the decoded path)"
+        )
+    segments = prefix.strip("/").split("/") if prefix.strip("/") else []
+    if any(seg in ("", ".", "..") for seg in segments):
+        raise ConfigurationError(
+            f"path prefix {prefix!r}: no empty, '.' or '..' segments (a router may resolve them)"
+        )
+    # "/token/" and "/token" guard the same requests: a router may redirect one to the other.
+    return tuple(seg.casefold() for seg in segments)
+
+
+def _path_readings(path: str) -> set[tuple[str, ...]] | None:
+    """The segment lists a router might see for ``path`` (see :class:`PathMatcher`), or
+    ``None`` when it still decodes after the rounds tried (then it is guarded)."""
+    texts = {path}
+    current = path
+    if not current.isascii():
+        # WSGI paths are ISO-8859-1 text of the raw bytes; Django and Werkzeug decode UTF-8.
+        texts.add(current.encode("latin-1", "replace").decode("utf-8", "replace"))
+    for _ in range(_PATH_DECODE_ROUNDS):
+        if "%" not in current:
+            break
+        current = unquote(current, errors="replace")
+        texts.add(current)
+    if "%" in current and unquote(current, errors="replace") != current:
+        return None
+    readings: set[tuple[str, ...]] = set()
+    for text in texts:
+        if text.isascii() and not any(c in text for c in _PLAIN_PATH_EXCEPTIONS):
+            # The common case: nothing to resolve, only lower-case and split.
+            readings.add(tuple(seg for seg in text.lower().split("/") if seg))
+            continue
+        kept: list[str] = []
+        resolved: list[str] = []
+        for raw in text.replace("\\", "/").casefold().split("/"):
+            segment = raw.partition(";")[0]  # RFC 3986 3.3 path parameters
+            if segment in ("", "."):
+                continue
+            kept.append(segment)
+            if segment == "..":
+                if resolved:
+                    resolved.pop()
+            else:
+                resolved.append(segment)
+        readings.add(tuple(kept))
+        readings.add(tuple(resolved))
+    return readings
+
+
+# Werkzeug also parses "application/x-url-encoded" as a urlencoded form.
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "application/x-url-encoded"})
+
 
 def is_form(content_type: str | None) -> bool:
-    """Whether the body is ``application/x-www-form-urlencoded`` (RFC 6749 2.3.1 post)."""
+    """Whether the body is ``application/x-www-form-urlencoded`` (RFC 6749 2.3.1 post), or a
+    type a framework parses as one."""
     if not content_type:
         return False
-    return content_type.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+    return content_type.split(";", 1)[0].strip().lower() in _FORM_TYPES
 
 
-def parse_form(body: bytes) -> dict[str, list[str]] | None:
-    """Form fields of a body, or ``None`` when it is not valid UTF-8 form encoding (the
-    authenticator then sees no form credentials; a secret never gets half-parsed)."""
+def is_multipart(content_type: str | None) -> bool:
+    """Whether the body is ``multipart/*``, which frameworks parse into the same form."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower().startswith("multipart/")
+
+
+_CREDENTIAL_NAMES = (b"client_id", b"client_secret", b"client_assertion")
+# RFC 2231 extended / continued parameters (name*=, name*0=) and RFC 2047 encoded words can
+# spell a part's name in pieces no byte scan sees whole.
+_ENCODED_PARAMETER = re.compile(rb"\*\s*=|\*\d+\*?\s*=|=\?")
+
+
+def mentions_credentials(body: bytes) -> bool:
+    """Whether a multipart body could carry a credential parameter under some framework's
+    reading. clientauth does not parse multipart (RFC 6749 2.3.1 token requests are
+    form-urlencoded), so a body that might is refused rather than half-read: any spelling of a
+    credential name anywhere (case, backslash escapes, percent or ``=XX`` encoding), or an
+    encoded parameter in a ``Content-Disposition`` line."""
+    text = body.lower().replace(b"\\", b"")
+    readings = (text, unquote_to_bytes(text), unquote_to_bytes(text.replace(b"=", b"%")))
+    if any(name in reading for reading in readings for name in _CREDENTIAL_NAMES):
+        return True
+    lines = text.split(b"\n")
+    for i, line in enumerate(lines):
+        if b"content-disposition" in line:
+            # obs-fold: a continuation line starts with white space
+            following = lines[i + 1] if i + 1 < len(lines) else b""
+            header = line + (following if following[:1] in (b" ", b"\t") else b"")
+            if _ENCODED_PARAMETER.search(header):
+                return True
+    return False
+
+
+CREDENTIAL_PARAMETERS = frozenset(
+    {"client_id", "client_secret", "client_assertion", "client_assertion_type"}
+)
+"""Form / query parameters that identify or authenticate a client (RFC 6749 2.3.1, RFC 7521
+4.2): every reading of a body any framework makes must agree on them."""
+
+MAX_FORM_FIELDS = 1000
+"""Most fields a form body or query string may have; more is refused (``invalid_request``).
+Starlette's and Django's own defaults are 1000: beyond, they refuse too."""
+
+# Charsets under which an ASCII-only body reads the same as under UTF-8. Django decodes a
+# form with the Content-Type charset; Starlette and Werkzeug ignore it.
+_ASCII_COMPATIBLE = frozenset(
+    {"ascii", "us-ascii", "iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1",
+     "iso-8859-15", "windows-1252", "cp1252"}
+)
+_UTF8 = frozenset({"utf-8", "utf8"})
+_BOM = b"\xef\xbb\xbf"
+
+
+def parse_form(body: bytes, content_type: str | None = None) -> dict[str, list[str]]:
+    """The fields of an ``application/x-www-form-urlencoded`` body, read the way every framework
+    the adapters sit under reads it, or :class:`~clientauth.CredentialsError` when some
+    framework could read it differently (the request is then refused, never treated as
+    having no form).
+
+    RFC 6749 Appendix B: UTF-8, ``+`` is a space, fields split on ``&``. Refused: invalid UTF-8
+    (raw or percent-encoded: frameworks replace or fall back to ISO-8859-1, each its own way),
+    unescaped non-ASCII in a credential parameter (Starlette reads it as ISO-8859-1, the
+    others as UTF-8), a leading BOM, more than :data:`MAX_FORM_FIELDS` fields, a ``;`` near a
+    credential parameter (older python-multipart releases, under Starlette, split on ``;``
+    too), and a charset other than UTF-8 unless the body is ASCII under an ASCII-compatible
+    one (Django decodes with it).
+    """
+    charset = _form_charset(content_type)
+    if body.startswith(_BOM):
+        raise _unreadable("form body starts with a byte order mark")
     try:
         text = body.decode("utf-8")
-        return parse_qs(
-            text, keep_blank_values=True, strict_parsing=False, errors="strict",
-            max_num_fields=_MAX_FORM_FIELDS,
-        )
-    except (UnicodeDecodeError, ValueError):
+    except UnicodeDecodeError:
+        raise _unreadable("form body is not UTF-8") from None
+    fields = [f for f in text.split("&") if f]
+    if len(fields) > MAX_FORM_FIELDS:
+        raise _unreadable(f"form body has more than {MAX_FORM_FIELDS} fields")
+    result: dict[str, list[str]] = {}
+    for field in fields:
+        raw_name, _, raw_value = field.partition("=")
+        try:
+            name = unquote_plus(raw_name, errors="strict")
+            value = unquote_plus(raw_value, errors="strict")
+        except UnicodeDecodeError:
+            raise _unreadable("form field is not UTF-8") from None
+        if name in CREDENTIAL_PARAMETERS and not raw_value.isascii():
+            # Raw (unescaped) non-ASCII bytes: Starlette reads them as ISO-8859-1, Werkzeug
+            # and Django as UTF-8 -- the application's value depends on the framework.
+            raise _unreadable(f"unescaped non-ASCII bytes in {name}")
+        if ";" in field and (name in CREDENTIAL_PARAMETERS or any(
+            unquote_plus(piece.partition("=")[0]) in CREDENTIAL_PARAMETERS
+            for piece in field.split(";")
+        )):
+            raise _unreadable("';' inside or before a credential parameter")
+        if charset not in _UTF8 and not (name.isascii() and value.isascii()):
+            raise _unreadable(f"non-ASCII form body with charset {charset!r}")
+        result.setdefault(name, []).append(value)
+    return result
+
+
+def read_form(
+    body: bytes, content_type: str
+) -> tuple[dict[str, list[str]] | None, str | None]:
+    """What the adapters take from a body they buffered: ``(form, None)`` for a readable
+    urlencoded form, ``(None, reason)`` for a body the application could read differently
+    (the request is then refused), ``(None, None)`` for a multipart body without credentials."""
+    if is_multipart(content_type):
+        return None, MULTIPART_CREDENTIALS if mentions_credentials(body) else None
+    try:
+        return parse_form(body, content_type), None
+    except CredentialsError as exc:
+        return None, exc.reason
+
+
+def parse_query(query: str | bytes) -> dict[str, list[str]]:
+    """A query string's parameters, with the rules of :func:`parse_form` (only read when an
+    authenticator opts in to credentials in the query)."""
+    raw = query if isinstance(query, bytes) else query.encode("latin-1", "replace")
+    return parse_form(raw)
+
+
+def _form_charset(content_type: str | None) -> str:
+    charset = "utf-8"
+    if not content_type:
+        return charset
+    seen = False
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() != "charset":
+            continue
+        if seen:
+            raise _unreadable("form Content-Type names two charsets")
+        seen = True
+        charset = value.strip().strip('"').strip().lower()
+        if charset not in _UTF8 and charset not in _ASCII_COMPATIBLE:
+            raise _unreadable("form Content-Type names a charset other than UTF-8")
+    return charset
+
+
+MULTIPART_CREDENTIALS = "credential parameters in a multipart body (only form-urlencoded is read)"
+
+
+def _unreadable(message: str) -> CredentialsError:
+    return CredentialsError(message)
+
+
+def content_length(values: Sequence[str]) -> int | None:
+    """The body length a request announces: ``None`` without a ``Content-Length``; ValueError
+    for a negative, non-numeric, or repeated one (RFC 9110 8.6: ``1*DIGIT``; a list of values
+    is how a smuggled second length arrives). Whoever reads the body must still stop at its
+    own cap."""
+    if not values:
         return None
+    if len(values) > 1 or "," in values[0]:
+        raise ValueError("more than one Content-Length")
+    text = values[0].strip(" \t")
+    if not text or not text.isascii() or not text.isdigit():
+        raise ValueError("Content-Length is not a non-negative integer")
+    return int(text)
 
 
 def error_response(result: AuthResult, *, realm: str) -> ErrorResponse:

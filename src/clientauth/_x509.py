@@ -2,6 +2,13 @@
 
 Internal: the public names are re-exported by ``clientauth`` (``certificate_thumbprint``) and
 used by every verifier, so there is one place where "a certificate-like value" is defined.
+
+cryptography parses lazily: ``load_der_x509_certificate`` checks the outer structure, and a
+subject holding a UTF8String with invalid UTF-8 (or a BIT STRING under CN, or a GeneralizedTime
+in year 0) raises only when ``subject`` (or ``not_valid_before_utc``) is first read -- anywhere
+in the library, long after the certificate "loaded". :func:`check_usable` decides once, where a
+certificate enters, that every attribute the library reads can be read; every loader here
+applies it, so a certificate that got past a loader never raises later.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import TypeAlias
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -19,6 +27,7 @@ from ._cache import LRU, CertificateMemo
 from .exceptions import CertificateParseError
 
 __all__ = [
+    "CERTIFICATE_ERRORS",
     "DECODE_ERRORS",
     "EXTENSION_ERRORS",
     "MAX_CERTIFICATE_SIZE",
@@ -26,6 +35,7 @@ __all__ = [
     "CertificateLike",
     "certificate_thumbprint",
     "chain_thumbprints",
+    "check_usable",
     "load_certificate",
     "load_certificates",
     "load_pem_bundle",
@@ -42,8 +52,10 @@ MAX_CHAIN_LENGTH = 10
 """Most certificates accepted in one presented chain (leaf included)."""
 
 # What cryptography raises for bytes that are not a certificate it can load. InvalidVersion
-# (e.g. a version INTEGER of 3) is not a ValueError.
-DECODE_ERRORS: tuple[type[Exception], ...] = (ValueError, x509.InvalidVersion)
+# (e.g. a version INTEGER of 3) is not a ValueError. A serial number that is not positive
+# (RFC 5280 4.1.2.2) only warns today (CryptographyDeprecationWarning); where warnings are
+# errors the warning is raised, and is a refusal like any other.
+DECODE_ERRORS: tuple[type[Exception], ...] = (ValueError, x509.InvalidVersion, Warning)
 # What reading a parsed certificate's extensions can raise (a repeated extension, a general
 # name type cryptography does not model).
 EXTENSION_ERRORS: tuple[type[Exception], ...] = (
@@ -51,6 +63,19 @@ EXTENSION_ERRORS: tuple[type[Exception], ...] = (
     x509.DuplicateExtension,
     x509.UnsupportedGeneralNameType,
 )
+CERTIFICATE_ERRORS: tuple[type[Exception], ...] = (
+    *DECODE_ERRORS,
+    *EXTENSION_ERRORS[1:],
+    TypeError,
+    UnsupportedAlgorithm,
+)
+"""Everything reading any attribute of a loaded certificate can raise: ValueError (bad string
+encodings, year 0, malformed extensions), TypeError (a BIT STRING where a string belongs,
+IP name constraints that are not networks), UnsupportedAlgorithm (unknown key or signature
+algorithms), DuplicateExtension, UnsupportedGeneralNameType, InvalidVersion, and -- where
+warnings are errors -- the warnings cryptography emits while reading (a CN over 64
+characters, a serial that is not positive). Code that reads what :func:`check_usable` does
+not vouch for (the public key, the signature algorithm) catches these."""
 
 _PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
 _DER = Encoding.DER
@@ -61,10 +86,11 @@ def load_certificate(value: CertificateLike) -> x509.Certificate:
     """One certificate from an ``x509.Certificate``, DER bytes, or PEM text/bytes.
 
     Raises :class:`~clientauth.CertificateParseError` (a ``ValueError``) for anything else,
-    including PEM holding more than one certificate.
+    including PEM holding more than one certificate and a certificate whose attributes
+    cannot be read (:func:`check_usable`), whatever form it came in.
     """
     if isinstance(value, x509.Certificate):
-        return value
+        return check_usable(value)
     if isinstance(value, str | bytes) and len(value) <= _MAX_CACHED_ENCODING:
         # The same PEM/DER arrives again and again (a long-lived TLS connection, a client's
         # next request): parse it once. Only successful parses are remembered.
@@ -102,13 +128,72 @@ def _load_certificate(value: CertificateLike) -> x509.Certificate:
         if data.count(_PEM_BEGIN) != 1:
             raise CertificateParseError("PEM holds more than one certificate")
         try:
-            return x509.load_pem_x509_certificate(data)
+            certificate = x509.load_pem_x509_certificate(data)
         except DECODE_ERRORS:
             raise CertificateParseError("not a valid PEM certificate") from None
+        return check_usable(certificate)
     try:
-        return x509.load_der_x509_certificate(data)
+        certificate = x509.load_der_x509_certificate(data)
     except DECODE_ERRORS:
         raise CertificateParseError("not a valid DER certificate") from None
+    return check_usable(certificate)
+
+
+def check_usable(certificate: x509.Certificate) -> x509.Certificate:
+    """``certificate`` itself, once every attribute the library reads has been read.
+
+    Subject and issuer (each attribute value), every extension and its value, the validity
+    period and the serial number: what the verifiers, the name index, the CLI and the audit
+    trail look at. Raises :class:`~clientauth.CertificateParseError` naming the part that
+    cannot be read. Not read: the public key and the signature algorithm, which only path
+    validation uses (it reports its own failures), and which must not stop a pinned
+    certificate whose key type cryptography does not model -- the TLS stack proved it.
+
+    The verdict is remembered per certificate: the same object again costs a dictionary
+    lookup, another object with the same encoding (the same certificate parsed again for a new
+    request) a comparison of the encodings. The verdict depends on the encoding alone.
+    """
+    key = certificate.signature
+    hit = _USABLE.get(key)
+    if hit is not None and (hit[0] is certificate or hit[0] == certificate):
+        problem = hit[1]
+    else:
+        # Keyed by the signature bytes, which anyone can copy: the comparison above is what
+        # makes a verdict apply, so a look-alike only ever replaces the entry.
+        problem = _unreadable_part(certificate)
+        _USABLE.put(key, (certificate, problem))
+    if problem is not None:
+        raise CertificateParseError(f"the certificate's {problem} cannot be read")
+    return certificate
+
+
+def _unreadable_part(certificate: x509.Certificate) -> str | None:
+    """The first attribute of ``certificate`` that cannot be read, or ``None``."""
+    part = "subject"
+    try:
+        _read_name(certificate.subject)
+        part = "issuer"
+        _read_name(certificate.issuer)
+        part = "extensions"
+        for extension in certificate.extensions:
+            _ = extension.value
+        part = "validity period"
+        _ = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+        part = "serial number"
+        _ = certificate.serial_number
+    except CERTIFICATE_ERRORS:
+        return part
+    return None
+
+
+def _read_name(name: x509.Name) -> None:
+    for rdn in name.rdns:
+        for attribute in rdn:
+            _ = attribute.oid, attribute.value
+
+
+# Signature bytes -> (a certificate, its verdict: None if usable, else the unreadable part).
+_USABLE: LRU[bytes, tuple[x509.Certificate, str | None]] = LRU(4096)
 
 
 def load_certificates(
@@ -142,7 +227,7 @@ def load_pem_bundle(data: str | bytes) -> tuple[x509.Certificate, ...]:
         certs = x509.load_pem_x509_certificates(raw)
     except DECODE_ERRORS:
         raise CertificateParseError("not a valid PEM certificate bundle") from None
-    return tuple(certs)
+    return tuple(check_usable(c) for c in certs)
 
 
 def certificate_thumbprint(certificate: x509.Certificate | bytes | bytearray | memoryview) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
-from urllib.parse import parse_qs
 
 from ._http import (
     DEFAULT_MAX_BODY_SIZE,
@@ -25,13 +24,17 @@ from ._http import (
     PathMatcher,
     check_adapter_settings,
     check_realm,
+    content_length,
     error_response,
     is_form,
-    parse_form,
+    is_multipart,
+    parse_query,
     payload_too_large,
+    read_form,
     token_error_response,
 )
 from .authenticator import Authenticator
+from .exceptions import CredentialsError
 from .forwarded import ForwardedCertificates
 from .request import ClientRequest
 from .resource import BoundTokenGuard, TokenVerifier
@@ -63,7 +66,9 @@ TOKEN_SCOPE_KEY = "clientauth.token"
 class ClientAuthMiddleware:
     """Authenticate every guarded HTTP request before the application sees it.
 
-    ``paths``: path prefixes to guard (default ``None``: every HTTP request). A form body
+    ``paths``: path prefixes to guard (default ``None``: every HTTP request), matched
+    fail-closed under any mount prefix and in any spelling (see
+    :class:`clientauth._http.PathMatcher`; ``/token`` guards ``/oauth/token`` too). A form body
     (``application/x-www-form-urlencoded``) is read -- at most ``max_body_size`` bytes, else
     413 -- so ``client_secret_post`` works, and replayed to the application unchanged.
     Failures are answered per RFC 6749 5.2 (JSON ``error``/``error_description``; 400 for
@@ -94,22 +99,34 @@ class ClientAuthMiddleware:
         self._threaded = bool(threaded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._paths(scope.get("path", "")):
+        if scope["type"] != "http" or not self._paths.guards_scope(scope):
             await self.app(scope, receive, send)
             return
         headers = scope.get("headers") or ()
         form = None
-        content_type = _header(headers, b"content-type")
-        if is_form(content_type):
+        unreadable = None
+        content_types = _header_values(headers, b"content-type")
+        try:
+            # The body is counted as it is read, whatever Content-Length says; a malformed or
+            # repeated one is still refused, as the WSGI adapter refuses it.
+            content_length(_header_values(headers, b"content-length"))
+        except ValueError as exc:
+            unreadable = str(exc)
+        if len(content_types) > 1:
+            # Starlette reads the first, Django joins them: the app's reading is unknowable.
+            unreadable = "more than one Content-Type"
+        elif unreadable is None and content_types and (
+            is_form(content_types[0]) or is_multipart(content_types[0])
+        ):
             body = await _read_body(receive, self._max_body)
             if body is None:
                 status, too_large_headers, payload = payload_too_large()
                 await _respond(send, (status, [*too_large_headers, ("connection", "close")],
                                       payload))
                 return
-            form = parse_form(body)
+            form, unreadable = read_form(body, content_types[0])
             receive = _replay(body, receive)
-        request = request_from_scope(scope, self._auth, form=form)
+        request = request_from_scope(scope, self._auth, form=form, unreadable=unreadable)
         if self._threaded:
             result = await asyncio.to_thread(self._auth.authenticate, request)
         else:
@@ -155,7 +172,7 @@ class BoundTokenMiddleware:
         self._threaded = bool(threaded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._paths(scope.get("path", "")):
+        if scope["type"] != "http" or not self._paths.guards_scope(scope):
             await self.app(scope, receive, send)
             return
         request = request_from_scope(scope)
@@ -179,32 +196,36 @@ def request_from_scope(
     authenticator: Authenticator | None = None,
     *,
     form: Mapping[str, list[str]] | None = None,
+    unreadable: str | None = None,
 ) -> ClientRequest:
     """A :class:`~clientauth.ClientRequest` from an ASGI HTTP scope: its headers, the client
     address as the peer, and the TLS extension's ``client_cert_chain`` (PEM, leaf first) when
     the server provides one. The query string is parsed only when the ``authenticator`` reads
-    credentials from it. The counterpart of :func:`clientauth.wsgi.request_from_environ`."""
+    credentials from it; one that cannot be read as the application would read it makes the
+    request ``unreadable`` (refused). The counterpart of
+    :func:`clientauth.wsgi.request_from_environ`."""
     client = scope.get("client")
     tls = (scope.get("extensions") or {}).get("tls") or {}
     query = None
     if authenticator is not None and authenticator.allow_query_credentials and (
         scope.get("query_string")
     ):
-        query = parse_qs(scope["query_string"].decode("latin-1"), max_num_fields=100)
+        try:
+            query = parse_query(scope["query_string"])
+        except CredentialsError as exc:
+            unreadable = unreadable or f"query string: {exc.reason}"
     return ClientRequest(
         scope.get("headers") or (),
         form=form,
         query=query,
         peer=client[0] if client else None,
         tls_chain=tls.get("client_cert_chain") or (),
+        unreadable=unreadable,
     )
 
 
-def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
+def _header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[str]:
+    return [value.decode("latin-1") for key, value in headers if key.lower() == name]
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

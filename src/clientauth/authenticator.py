@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from cryptography import x509
@@ -26,6 +26,9 @@ from .forwarded import ForwardedCertificates
 from .jwks import JwksFetcher
 from .pinned import PinnedVerifier
 from .pki import PKIVerifier
+from .pki import _precheck_leaf as precheck_leaf
+from .pki import _san_required as san_required
+from .pki import _weak_key as weak_key
 from .request import ClientRequest, CredentialOptions, Presented, extract_credentials
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
 from .revocation import RevocationChecker
@@ -55,8 +58,9 @@ class PresentedChain:
 class Authenticator:
     """Authenticate clients against a registry with the method each client registered.
 
-    ``trust_anchors`` / ``intermediates`` / ``max_chain_depth`` / ``revocation`` configure the
-    default PKI verifier (``tls_client_auth``); ``jwks`` / ``check_pinned_validity`` the default
+    ``trust_anchors`` / ``intermediates`` / ``max_chain_depth`` / ``revocation`` /
+    ``require_san`` configure the default PKI verifier (``tls_client_auth``; see
+    :class:`~clientauth.PKIVerifier`); ``jwks`` / ``check_pinned_validity`` the default
     pinned verifier (``self_signed_tls_client_auth``); pass ``pki=`` / ``pinned=`` to supply
     your own. ``forwarded`` accepts certificates from a trusted TLS-terminating proxy.
     ``now`` is a callable returning an aware datetime (default: the system clock).
@@ -83,6 +87,7 @@ class Authenticator:
         now: Callable[[], datetime] | None = None,
         max_chain_depth: int | None = None,
         revocation: RevocationChecker | None = None,
+        require_san: bool = False,
         pki: CertificateVerifier | None = None,
         pinned: CertificateVerifier | None = None,
         jwks: JwksFetcher | None = None,
@@ -115,9 +120,26 @@ class Authenticator:
             raise ConfigurationError("expiry_warning must be a non-negative timedelta or None")
         self._audit = audit
         self._expiry_warning = expiry_warning
-        if pki is not None and (trust_anchors or intermediates or revocation is not None):
+        if pki is not None and (
+            trust_anchors or intermediates or revocation is not None or require_san
+        ):
             raise ConfigurationError(
-                "pass trust_anchors/intermediates/revocation to your own pki verifier, not both"
+                "pass trust_anchors/intermediates/revocation/require_san to your own pki "
+                "verifier, not both"
+            )
+        if (
+            revocation is not None
+            and revocation.enabled
+            and forwarded is not None
+            and forwarded.trust_proxy_verification
+        ):
+            # Revocation is checked on the path validated here; with the proxy's flag standing
+            # in for that path there is none, and skipping the check silently would accept a
+            # revoked certificate. The proxy can check revocation itself (nginx ssl_crl /
+            # ssl_ocsp, HAProxy crl-file, Apache SSLCARevocationFile).
+            raise ConfigurationError(
+                "revocation checking needs the chain validated locally: it cannot be combined "
+                "with trust_proxy_verification (check revocation in the proxy, or verify locally)"
             )
         self._pki: CertificateVerifier = pki or PKIVerifier(
             trust_anchors,
@@ -125,7 +147,11 @@ class Authenticator:
             now=self._now,
             max_chain_depth=max_chain_depth,
             revocation=revocation,
+            require_san=require_san,
         )
+        # PKIVerifier(require_san=True) is a rule about the leaf and the registration, not the
+        # path: the proxy's flag must not lift it either.
+        self._require_san = isinstance(self._pki, PKIVerifier) and self._pki._require_san
         self._pinned: CertificateVerifier = pinned or PinnedVerifier(
             now=self._now, check_validity=check_pinned_validity, jwks=jwks
         )
@@ -307,10 +333,17 @@ class Authenticator:
                 client=client,
                 method=method,
             )
+        proxy_verified_only = False
         if method is AuthMethod.TLS_CLIENT_AUTH:
-            if certs.proxy_verified:
-                check = _check_proxy_verified(certs.chain, client, self._now())
+            if certs.proxy_verified and not client.trust_anchors:
+                check = _check_proxy_verified(
+                    certs.chain, client, self._now(), require_san=self._require_san
+                )
+                proxy_verified_only = True
             else:
+                # A client that registered its own anchors (tls_client_auth_trust_anchors) is
+                # always verified here: the proxy validated against *its* CA list, which says
+                # nothing about this client's, so its flag must not widen what was registered.
                 check = self._pki.verify(certs.chain, client)
         elif isinstance(self._pinned, PinnedVerifier):
             # The leaf's thumbprint is already computed: spare the verifier a second hash.
@@ -321,7 +354,14 @@ class Authenticator:
             # A verifier that says "no" without a reason is treated as an untrusted chain.
             failure = check.failure or Failure.UNTRUSTED_CHAIN
             return context.fail(failure, check.detail, client=client, method=method)
-        return context.succeed(client, method, expires_at=check.expires_at, chain=check.chain)
+        return context.succeed(
+            client,
+            method,
+            expires_at=check.expires_at,
+            chain=check.chain,
+            proxy_verified_only=proxy_verified_only,
+            check=check,
+        )
 
     def _certificates(self, request: ClientRequest) -> PresentedChain | AuthResult:
         return read_certificates(request, self._forwarded)
@@ -368,15 +408,22 @@ class _Context:
         *,
         expires_at: datetime | None,
         chain: tuple[x509.Certificate, ...] = (),
+        proxy_verified_only: bool = False,
+        check: CertificateCheck | None = None,
     ) -> AuthResult:
         certs = self.certs
         notices = certs.notices
-        if certs.proxy_verified and method is AuthMethod.TLS_CLIENT_AUTH:
+        if proxy_verified_only:
             notices = (*notices, Notice.PROXY_VERIFIED_ONLY)
+        if check is not None:
+            # What the verifier accepted with reservations (a soft-fail revocation check)
+            # stays visible on the result and in the audit event.
+            notices = (*notices, *check.notices)
         return AuthResult(
             ok=True,
             client_id=client.client_id,
             method=method,
+            detail=check.detail if check is not None else "",
             certificate=certs.chain[0] if certs.chain else None,
             chain=chain or certs.chain,
             thumbprint=certs.thumbprint,
@@ -401,11 +448,15 @@ def read_certificates(
 ) -> PresentedChain | AuthResult:
     """The client certificate chain of a request: from a trusted proxy's header when
     ``forwarded`` is configured and the header is there, else from the server's own TLS
-    handshake. A failed :class:`AuthResult` when what was presented is unusable."""
+    handshake -- unless the TLS peer is a pinned proxy (``proxy_certificates``), whose
+    certificate is never a client's. A failed :class:`AuthResult` when what was presented is
+    unusable."""
     notices: tuple[Notice, ...] = ()
+    peer_is_proxy = False
     if forwarded is not None:
         outcome = forwarded.extract(request)
         notices = outcome.notices
+        peer_is_proxy = outcome.peer_is_proxy
         if outcome.failure is not None:
             return AuthResult.failed(
                 outcome.failure, outcome.detail, source=outcome.source, notices=notices
@@ -418,7 +469,7 @@ def read_certificates(
                 notices,
                 outcome.proxy_verified,
             )
-    if request.tls_chain:
+    if request.tls_chain and not peer_is_proxy:
         try:
             chain = load_certificates(request.tls_chain)
         except ParseError as exc:
@@ -436,24 +487,39 @@ _NO_CERTIFICATES = PresentedChain()
 
 
 def _check_proxy_verified(
-    chain: Sequence[x509.Certificate], client: Client, now: datetime
+    chain: Sequence[x509.Certificate], client: Client, now: datetime, *, require_san: bool
 ) -> CertificateCheck:
-    """Opt-in: the proxy's verify flag stands in for the chain check; the registered name and
-    the validity period are still checked here (RFC 8705 2.1.2)."""
+    """Opt-in (``trust_proxy_verification``): the proxy's verify flag stands in for the path
+    to a *global* anchor -- signatures, issuers, name constraints, path length. Everything
+    that can be decided from the leaf alone is still decided here, exactly as
+    :class:`~clientauth.PKIVerifier` decides it: parseable extensions and RFC 5280 4.2.1.6
+    (an empty subject needs a critical SAN), not a CA (4.2.1.9), the validity period
+    (4.1.2.5), ``id-kp-clientAuth`` when an EKU is present (4.2.1.12), a key strong enough to
+    prove anything, and the registered name (RFC 8705 2.1.2), in a SAN with ``require_san``."""
     leaf = chain[0]
-    if now < leaf.not_valid_before_utc:
-        return CertificateCheck.failed(
-            Failure.CERTIFICATE_NOT_YET_VALID, "client certificate is not yet valid"
-        )
-    if now > leaf.not_valid_after_utc:
-        return CertificateCheck.failed(Failure.CERTIFICATE_EXPIRED, "client certificate expired")
+    # X.509 times have one-second resolution (RFC 5280 4.1.2.5), as in PKIVerifier.
+    at = datetime.fromtimestamp(int(now.timestamp()), UTC)
+    refused = precheck_leaf(leaf, at)
+    if refused is not None:
+        return refused
+    weak = weak_key(leaf)
+    if weak is not None:
+        return CertificateCheck.failed(Failure.WEAK_KEY, weak)
     name = client.registered_name
-    if name is None or not name.matches(leaf):
+    if name is None:
         return CertificateCheck.failed(
             Failure.NAME_MISMATCH,
-            f"registered {name.field if name else 'name'} not in the certificate",
+            f"client {client.client_id!r} registered no certificate name (RFC 8705 2.1.2)",
         )
-    return CertificateCheck.passed(chain, expires_at=leaf.not_valid_after_utc)
+    if require_san:
+        refused_name = san_required(leaf, name.field)
+        if refused_name is not None:
+            return CertificateCheck.failed(Failure.NAME_MISMATCH, refused_name)
+    if not name.matches(leaf):
+        return CertificateCheck.failed(
+            Failure.NAME_MISMATCH, f"registered {name.field} not in the certificate"
+        )
+    return CertificateCheck.passed(tuple(chain), expires_at=leaf.not_valid_after_utc)
 
 
 def _verify(secret: str, stored: SecretHash) -> bool:

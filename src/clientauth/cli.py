@@ -20,7 +20,13 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from ._version import __version__
-from ._x509 import EXTENSION_ERRORS, certificate_thumbprint, load_certificate, load_pem_bundle
+from ._x509 import (
+    CERTIFICATE_ERRORS,
+    EXTENSION_ERRORS,
+    certificate_thumbprint,
+    load_certificate,
+    load_pem_bundle,
+)
 from .exceptions import CertificateParseError, ClientAuthError, ParseError
 from .result import AuthMethod, AuthResult
 
@@ -311,7 +317,9 @@ def _self_signed(cert: x509.Certificate) -> bool:
         return False
     try:
         cert.verify_directly_issued_by(cert)
-    except (ValueError, TypeError, InvalidSignature):
+    except InvalidSignature:
+        return False
+    except CERTIFICATE_ERRORS:  # an unknown key or signature algorithm, too
         return False
     return True
 

@@ -2,8 +2,9 @@
 
 Bad *client input* never raises out of :meth:`clientauth.Authenticator.authenticate`: it becomes
 a failed :class:`clientauth.AuthResult`. Exceptions are for bad *configuration* (caught when
-you build an object, not when a request arrives), for the pure parsers, and for the token
-helpers, whose callers expect to catch them::
+you build an object, not when a request arrives), for the pure parsers, for the token
+helpers, whose callers expect to catch them, and for a registry that cannot be read
+(:class:`RegistryUnavailable`, which the adapters answer with 503)::
 
     ClientAuthError                      root; never raised directly
      ├── ConfigurationError (ValueError)  a setting or client metadata is wrong
@@ -14,6 +15,8 @@ helpers, whose callers expect to catch them::
      │    ├── CertificateParseError        PEM / DER that is not one certificate
      │    └── ForwardedHeaderError         a proxy's certificate header; carries format
      ├── FetchError                       jwks_uri / CRL / OCSP retrieval failed (bounded)
+     ├── RegistryError                    a registry failed in its storage (database)
+     │    └── RegistryUnavailable          a lookup failed: answer 503, never "unknown client"
      └── InvalidToken                     a JWT or introspection response is not acceptable
           └── BindingMismatch              the token is not bound to the presented certificate
 
@@ -34,6 +37,8 @@ __all__ = [
     "ForwardedHeaderError",
     "InvalidToken",
     "ParseError",
+    "RegistryError",
+    "RegistryUnavailable",
 ]
 
 
@@ -120,6 +125,41 @@ class ForwardedHeaderError(ParseError):
 
 class FetchError(ClientAuthError):
     """Retrieving remote material (jwks_uri, CRL, OCSP) failed within its bounds."""
+
+
+class RegistryError(ClientAuthError):
+    """A registry could not write a change to its storage (a database error).
+
+    The message carries the database's reason without the statement's parameters or the row
+    (they hold secret hashes); the driver's exception is not chained. ``sqlstate`` is the
+    SQL error code when the driver gives one.
+    """
+
+    def __init__(self, message: str, *, sqlstate: str | None = None) -> None:
+        self.sqlstate = sqlstate
+        super().__init__(message)
+
+
+class RegistryUnavailable(RegistryError):
+    """The client registry could not be read while authenticating a request.
+
+    Raised by :meth:`clientauth.Authenticator.authenticate` when the registry's ``get`` or
+    ``find_by_certificate`` raises (a database that is down, a network registry that times
+    out): "unavailable" must never read as "unknown client" (a 401 for a good client) nor as
+    success. The adapters answer it with 503 and ``Retry-After`` (docs/deployment.md).
+
+    The message names only the failing lookup and the exception's type. The registry's
+    exception is not chained (``__cause__`` and ``__context__`` are ``None``): a database
+    driver's text can hold the statement's parameters, here a client id or certificate name
+    digest. ``error_type`` is that exception's class name, ``sqlstate`` its SQL error code
+    when it has one.
+    """
+
+    def __init__(
+        self, message: str, *, error_type: str | None = None, sqlstate: str | None = None
+    ) -> None:
+        self.error_type = error_type
+        super().__init__(message, sqlstate=sqlstate)
 
 
 class InvalidToken(ClientAuthError):

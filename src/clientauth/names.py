@@ -48,7 +48,7 @@ from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 
 from ._cache import CertificateMemo
-from ._x509 import EXTENSION_ERRORS as _EXTENSION_ERRORS
+from ._x509 import CERTIFICATE_ERRORS as _CERTIFICATE_ERRORS
 from .exceptions import DistinguishedNameError, ParseError
 
 __all__ = [
@@ -667,7 +667,7 @@ def _sans(certificate: x509.Certificate) -> Iterable[x509.GeneralName] | None:
     which RFC 5280 4.2 forbids): such a certificate names nothing at all."""
     try:
         extensions = certificate.extensions
-    except _EXTENSION_ERRORS:
+    except _CERTIFICATE_ERRORS:
         return None
     # A plain loop is about twice as fast as get_extension_for_class (hot path); cryptography
     # already refuses certificates with a duplicated extension (RFC 5280 section 4.2).
@@ -681,9 +681,10 @@ def _sans(certificate: x509.Certificate) -> Iterable[x509.GeneralName] | None:
 def _subject(certificate: x509.Certificate) -> x509.Name | None:
     try:
         return certificate.subject
-    except (ValueError, TypeError):
+    except _CERTIFICATE_ERRORS:
         # cryptography refuses some attribute encodings when building the Name (a BIT STRING
-        # value under any OID but x500UniqueIdentifier raises TypeError): no name, no match.
+        # value under any OID but x500UniqueIdentifier raises TypeError, invalid UTF-8 a
+        # ValueError): no name, no match.
         return None
 
 
@@ -699,6 +700,15 @@ def certificate_name_keys(certificate: x509.Certificate) -> frozenset[tuple[str,
 
 
 def _compute_name_keys(certificate: x509.Certificate) -> frozenset[tuple[str, Hashable]]:
+    try:
+        return _name_keys(certificate)
+    except _CERTIFICATE_ERRORS:
+        # Certificates are checked where they enter (clientauth._x509.check_usable); one that
+        # did not pass there and still cannot be read names nothing, rather than raising.
+        return frozenset()
+
+
+def _name_keys(certificate: x509.Certificate) -> frozenset[tuple[str, Hashable]]:
     sans = _sans(certificate)
     if sans is None:
         return frozenset()

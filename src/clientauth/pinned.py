@@ -23,9 +23,9 @@ from typing import Any
 from cryptography import x509
 
 from ._clock import system_now
-from ._x509 import certificate_thumbprint
+from ._x509 import certificate_thumbprint, check_usable
 from .clients import Client
-from .exceptions import ConfigurationError, FetchError
+from .exceptions import CertificateParseError, ConfigurationError, FetchError
 from .jwks import JwksFetcher
 from .result import CertificateCheck, Failure
 
@@ -126,6 +126,12 @@ class PinnedVerifier:
             return CertificateCheck.failed(
                 Failure.MALFORMED_CERTIFICATE, "the presented leaf is not an X.509 certificate"
             )
+        try:
+            # cryptography parses lazily: a leaf whose dates cannot be read is refused here,
+            # not with an exception below (remembered per object, so this is a lookup).
+            check_usable(leaf)
+        except CertificateParseError as exc:
+            return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, exc.reason)
         thumb = leaf_thumbprint if leaf_thumbprint is not None else certificate_thumbprint(leaf)
 
         if not _pinned(thumb, client.pinned_thumbprints):

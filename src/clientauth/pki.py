@@ -31,10 +31,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from cryptography.x509.verification import (
     ClientVerifier,
     Criticality,
@@ -45,9 +44,16 @@ from cryptography.x509.verification import (
 )
 
 from ._clock import system_now
-from ._x509 import MAX_CHAIN_LENGTH, CertificateLike, load_certificate, load_certificates
+from ._x509 import (
+    CERTIFICATE_ERRORS,
+    MAX_CHAIN_LENGTH,
+    CertificateLike,
+    check_usable,
+    load_certificate,
+    load_certificates,
+)
 from .exceptions import CertificateParseError, ConfigurationError
-from .result import CertificateCheck, Failure
+from .result import CertificateCheck, Failure, Notice
 
 if TYPE_CHECKING:
     from .clients import Client
@@ -89,10 +95,11 @@ used store is rebuilt on demand, which costs microseconds, not correctness."""
 _SHA256 = hashes.SHA256()
 _CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
 _SAN_RULE = "RFC 5280 4.2.1.6: a certificate with an empty subject needs a critical subjectAltName"
-# What cryptography raises for extensions it cannot represent: ValueError (malformed),
+# What cryptography raises for certificates it cannot represent: ValueError (malformed),
 # DuplicateExtension (RFC 5280 4.2: each extension at most once), TypeError (e.g. IP name
-# constraints that are not networks), UnsupportedGeneralNameType.
-_PARSE_ERRORS = (ValueError, TypeError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+# constraints that are not networks), UnsupportedGeneralNameType, UnsupportedAlgorithm.
+_PARSE_ERRORS = CERTIFICATE_ERRORS
+_EMAIL_ADDRESS = NameOID.EMAIL_ADDRESS
 _ENCOUNTERED = re.compile(r"\s*\(encountered processing .*\)\s*$", re.DOTALL)
 
 
@@ -196,6 +203,13 @@ class PKIVerifier:
     (:class:`~clientauth.revocation.RevocationChecker`). Successful validations are cached
     (``cache_size`` entries, LRU; 0 disables) for at most ``cache_ttl``, and never past the
     path's earliest notAfter or the revocation information's nextUpdate.
+
+    ``require_san=True`` accepts a client only by a name its certificate carries in the
+    subjectAltName extension, the names the CAs' name constraints govern (RFC 5280 4.2.1.10):
+    a leaf without a SAN is refused, and so is every client registered by
+    ``tls_client_auth_subject_dn``. Without it, a subordinate CA constrained to
+    ``dNSName partner.example`` can still issue a leaf with *any* subject DN, which RFC 5280
+    allows, and so authenticate a client registered by that DN. See docs/security.md.
     """
 
     __slots__ = (
@@ -209,6 +223,7 @@ class PKIVerifier:
         "_global",
         "_intermediates",
         "_now",
+        "_require_san",
         "_revocation",
     )
 
@@ -222,6 +237,7 @@ class PKIVerifier:
         revocation: RevocationChecker | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
         cache_ttl: timedelta = DEFAULT_CACHE_TTL,
+        require_san: bool = False,
     ) -> None:
         depth = DEFAULT_MAX_CHAIN_DEPTH if max_chain_depth is None else max_chain_depth
         if isinstance(depth, bool) or not isinstance(depth, int) or not (
@@ -241,6 +257,8 @@ class PKIVerifier:
             raise ConfigurationError(f"cache_size must be an int from 0 to {MAX_CACHE_SIZE}")
         if not isinstance(cache_ttl, timedelta) or cache_ttl <= timedelta(0):
             raise ConfigurationError("cache_ttl must be a positive timedelta")
+        if not isinstance(require_san, bool):
+            raise ConfigurationError("require_san must be True or False")
         anchors = _load_anchors(trust_anchors, "trust_anchors")
         try:
             pool = load_certificates(_iterable(intermediates, "intermediates"),
@@ -254,6 +272,7 @@ class PKIVerifier:
         self._revocation = revocation if revocation is not None and revocation.enabled else None
         self._cache_size = cache_size
         self._cache_ttl = cache_ttl
+        self._require_san = require_san
         self._intermediates = list(pool)
         self._global = _AnchorSet(anchors, depth) if anchors else None
         self._anchor_sets: collections.OrderedDict[
@@ -269,7 +288,8 @@ class PKIVerifier:
         n = len(self._global.anchors) if self._global else 0
         return (
             f"PKIVerifier({n} trust anchors, {len(self._intermediates)} intermediates, "
-            f"max_chain_depth={self._depth}, revocation={self._revocation!r})"
+            f"max_chain_depth={self._depth}, revocation={self._revocation!r}, "
+            f"require_san={self._require_san})"
         )
 
     # -- public ------------------------------------------------------------------------------
@@ -278,7 +298,8 @@ class PKIVerifier:
         """Does ``chain`` (leaf first, as presented) authenticate ``client``?
 
         Checks the path (to the client's own anchors if it registered any, else the global
-        ones), then the client's registered name (RFC 8705 2.1.2) on the leaf.
+        ones), then the client's registered name (RFC 8705 2.1.2) on the leaf (in its
+        subjectAltName only, with ``require_san``).
         """
         anchors = self._global
         client_anchors = client.trust_anchors
@@ -294,6 +315,10 @@ class PKIVerifier:
                 Failure.NAME_MISMATCH,
                 f"client {client.client_id!r} registered no certificate name (RFC 8705 2.1.2)",
             )
+        if self._require_san:
+            refused = _san_required(leaf, registered.field)
+            if refused is not None:
+                return CertificateCheck.failed(Failure.NAME_MISMATCH, refused)
         if not registered.matches(leaf):
             presented = registered.presented(leaf)
             shown = ", ".join(repr(p) for p in presented) if presented else "none"
@@ -406,6 +431,13 @@ class PKIVerifier:
         at: datetime,
         now: datetime,
     ) -> tuple[CertificateCheck, datetime | None]:
+        for certificate in presented:
+            try:
+                # cryptography parses lazily; an object from a caller (or a parser that did
+                # not check) may raise on its first read. Decided once, here.
+                check_usable(certificate)
+            except CertificateParseError as exc:
+                return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, exc.reason), None
         leaf = presented[0]
         precheck = _precheck_leaf(leaf, at)
         if precheck is not None:
@@ -424,9 +456,13 @@ class PKIVerifier:
                 Failure.MALFORMED_CERTIFICATE, "a certificate in the chain cannot be parsed"
             ), None
         path = tuple(verified.chain)
+        violation = _subject_email_violation(path)
+        if violation is not None:
+            return CertificateCheck.failed(Failure.UNTRUSTED_CHAIN, violation), None
         expires_at = min(c.not_valid_after_utc for c in path)
         valid_until = expires_at
         detail = ""
+        notices: tuple[Notice, ...] = ()
         if self._revocation is not None:
             status = self._revocation.check(path, now)
             if status.revoked:
@@ -435,9 +471,13 @@ class PKIVerifier:
                 if self._revocation.mode == "hard-fail":
                     return CertificateCheck.failed(Failure.REVOCATION_UNKNOWN, status.detail), None
                 detail = f"revocation status unknown, accepted (soft-fail): {status.detail}"
+                notices = (Notice.REVOCATION_UNKNOWN,)
             if status.next_update is not None:
                 valid_until = min(valid_until, status.next_update)
-        return CertificateCheck.passed(path, expires_at=expires_at, detail=detail), valid_until
+        check = CertificateCheck.passed(
+            path, expires_at=expires_at, detail=detail, notices=notices
+        )
+        return check, valid_until
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -506,6 +546,8 @@ def _presented(chain: object) -> tuple[x509.Certificate, ...] | CertificateCheck
     out: list[x509.Certificate] = []
     for item in chain:
         if isinstance(item, x509.Certificate):
+            # Checked for usability in _validate, after the cache lookup: a cache hit means
+            # an equal encoding was validated (so read) before.
             out.append(item)
             continue
         try:
@@ -531,7 +573,7 @@ def _weak_key(leaf: x509.Certificate) -> str | None:
     """
     try:
         key = leaf.public_key()
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except _PARSE_ERRORS:
         return "the client certificate's public key cannot be read"
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
@@ -607,6 +649,96 @@ def _precheck_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | N
             "(RFC 5280 4.2.1.12)",
         )
     return None
+
+
+_SUBJECT_DN_FIELD = "tls_client_auth_subject_dn"
+
+
+def _san_required(leaf: x509.Certificate, field: str) -> str | None:
+    """Why ``require_san`` refuses this leaf for a name of ``field``, or ``None``."""
+    if field == _SUBJECT_DN_FIELD:
+        # A DN is outside every name constraint the path check applies: cryptography refuses
+        # directoryName constraints outright, so no accepted path ever constrained a DN.
+        return (
+            "require_san is set: a subject DN is not governed by the CAs' name constraints; "
+            "the client must register a subjectAltName (tls_client_auth_san_*)"
+        )
+    try:
+        leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return "require_san is set: the client certificate has no subjectAltName extension"
+    except _PARSE_ERRORS:
+        return "require_san is set: the client certificate's extensions cannot be read"
+    return None
+
+
+def _subject_email_violation(path: Sequence[x509.Certificate]) -> str | None:
+    """RFC 5280 4.2.1.10: rfc822Name constraints apply to the ``emailAddress`` attributes of
+    the leaf's subject. cryptography checks constraints against the SAN only, which WebPKI
+    makes mandatory; the relaxed end-entity policy here accepts SAN-less leaves, so this
+    check restores the rule for them. It is applied whether or not a SAN is present (the RFC
+    requires it only without one; OpenSSL always applies it): an address in the subject is
+    as much a claim as one in the SAN. The constraints of every CA on the path count, the
+    trust anchor's included, as cryptography counts them for the SAN.
+
+    Returns the reason the path is refused, or ``None``.
+    """
+    try:
+        emails = [a.value for a in path[0].subject.get_attributes_for_oid(_EMAIL_ADDRESS)]
+    except _PARSE_ERRORS:
+        return "the client certificate's subject cannot be read"
+    if not emails:
+        return None
+    for ca in path[1:]:
+        try:
+            constraints = ca.extensions.get_extension_for_class(x509.NameConstraints).value
+        except x509.ExtensionNotFound:
+            continue
+        except _PARSE_ERRORS:
+            return "a CA certificate's name constraints cannot be read"
+        permitted = [
+            g.value for g in constraints.permitted_subtrees or () if isinstance(g, x509.RFC822Name)
+        ]
+        excluded = [
+            g.value for g in constraints.excluded_subtrees or () if isinstance(g, x509.RFC822Name)
+        ]
+        if not permitted and not excluded:
+            continue
+        for email in emails:
+            # A value that is not a mailbox cannot be shown to be inside (or outside) a
+            # subtree: fail closed, as for any name the constraints cannot be checked on.
+            inside_permitted = not permitted or any(
+                _email_within(email, c) is True for c in permitted
+            )
+            inside_excluded = any(_email_within(email, c) is not False for c in excluded)
+            if not inside_permitted or inside_excluded:
+                return (
+                    "RFC 5280 4.2.1.10: the subject emailAddress is outside the rfc822Name "
+                    "name constraints of a CA on the path"
+                )
+    return None
+
+
+def _email_within(email: object, constraint: str) -> bool | None:
+    """Is mailbox ``email`` inside the rfc822Name subtree ``constraint`` (RFC 5280 4.2.1.10:
+    ``user@host`` one mailbox, ``host`` every mailbox at that host, ``.domain`` every mailbox
+    at a host *under* that domain)? ``None`` when ``email`` is not a mailbox that can be
+    compared. Local parts compare exactly, domains case-insensitively (RFC 5280 7.5)."""
+    if not isinstance(email, str) or not email.isascii() or not email.isprintable():
+        return None
+    at = email.rfind("@")
+    if at <= 0 or at == len(email) - 1:
+        return None
+    local, domain = email[:at], email[at + 1 :].lower()
+    constraint_at = constraint.rfind("@")
+    if constraint_at != -1:
+        return (
+            local == constraint[:constraint_at]
+            and domain == constraint[constraint_at + 1 :].lower()
+        )
+    if constraint.startswith("."):
+        return domain.endswith(constraint.lower())
+    return domain == constraint.lower()
 
 
 def _explain(

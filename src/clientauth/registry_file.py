@@ -12,6 +12,14 @@ Writers (``clientauth client ...``, or :meth:`FileRegistry.update`) take an advi
 write a temporary file in the same directory, ``fsync`` it and ``os.replace`` it over the
 original: readers see the old file or the new one, never a mix, and two concurrent writers
 cannot lose each other's change.
+
+The new file keeps the replaced file's permission bits, owner and group (an operator running
+the CLI with ``sudo`` must not leave a file the API can no longer read); when they cannot be
+kept (a non-root writer, a file owned by someone else) the write is refused. A symbolic link
+is resolved first: the target is locked and replaced, the link stays a link. The new file's
+modification time is made later than the replaced file's, so the identity readers compare
+(device, inode, size, mtime) never repeats even when the file system reuses the freed inode
+within one timestamp tick.
 """
 
 from __future__ import annotations
@@ -97,9 +105,10 @@ class FileRegistry:
         self._last_error: str | None = None
         self._failed_signature: _Signature | None = None
         if create and not self._path.exists():
-            with self._write_lock():
-                if not self._path.exists():
-                    _atomic_write(self._path, _dump({"clients": []}), None)
+            target = self._target()
+            with _write_lock(target):
+                if not target.exists():
+                    _atomic_write(target, _dump({"clients": []}), None)
         registry, signature = self._load()
         self._registry: MemoryRegistry = registry
         self._signature: _Signature = signature
@@ -266,17 +275,16 @@ class FileRegistry:
         document, signature = _read(self._path)
         return _validate(document), signature
 
-    @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        lock_path = self._path.with_name(self._path.name + _LOCK_SUFFIX)
-        # The lock file is never deleted: unlinking it would let two writers lock two
-        # different inodes of the same name.
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _NEW_FILE_MODE)
+    def _target(self) -> Path:
+        """The file a write replaces: the registry path with every symbolic link resolved,
+        so that writing never turns a link into a regular file (readers through the link's
+        target would never see the change) and every name of one file shares one lock."""
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
+            return Path(os.path.realpath(self._path, strict=False))
+        except (OSError, RuntimeError) as exc:  # a symlink loop
+            raise ConfigurationError(
+                f"cannot resolve client registry path {str(self._path)!r}: {exc}"
+            ) from None
 
     def _edit(
         self,
@@ -284,9 +292,10 @@ class FileRegistry:
         *,
         write: Callable[[], bool] = lambda: True,
     ) -> None:
-        with self._write_lock():
+        target = self._target()
+        with _write_lock(target):
             # Re-read under the lock: the snapshot in memory may be older than the file.
-            document, _ = _read(self._path)
+            document, _ = _read(target)
             current = list(_validate(document))
             new = change(current)
             MemoryRegistry(new)  # duplicate ids and non-clients refused before anything is written
@@ -294,8 +303,7 @@ class FileRegistry:
                 return
             entries = [c.to_metadata() for c in new]
             shaped: object = {"clients": entries} if isinstance(document, Mapping) else entries
-            mode = stat.S_IMODE(os.stat(self._path).st_mode)
-            _atomic_write(self._path, _dump(shaped), mode)
+            _atomic_write(target, _dump(shaped), os.stat(target))
         self.reload()
 
 
@@ -330,14 +338,49 @@ def _dump(document: object) -> bytes:
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
-    """Replace ``path`` by ``data`` so that no reader ever sees a partial file."""
+@contextlib.contextmanager
+def _write_lock(target: Path) -> Iterator[None]:
+    lock_path = target.with_name(target.name + _LOCK_SUFFIX)
+    # The lock file is never deleted: unlinking it would let two writers lock two different
+    # inodes of the same name. O_NOFOLLOW: whoever can write the directory must not be able
+    # to point the lock (and the chown below) at another file.
+    fd = os.open(
+        lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, _NEW_FILE_MODE
+    )
+    try:
+        # A lock file created by root (sudo) must stay usable by the registry's owner.
+        with contextlib.suppress(OSError):
+            owner, mine = os.stat(target), os.fstat(fd)
+            if (
+                stat.S_ISREG(mine.st_mode)
+                and mine.st_nlink == 1
+                and (mine.st_uid, mine.st_gid) != (owner.st_uid, owner.st_gid)
+            ):
+                os.fchown(fd, owner.st_uid, owner.st_gid)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _atomic_write(path: Path, data: bytes, previous: os.stat_result | None) -> None:
+    """Replace ``path`` by ``data`` so that no reader ever sees a partial file; the new
+    file keeps ``previous``'s mode, owner and group (or the write is refused)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), _NEW_FILE_MODE if mode is None else mode)
+            if previous is not None:
+                _keep_owner(fh.fileno(), path, previous)
+            mode = _NEW_FILE_MODE if previous is None else stat.S_IMODE(previous.st_mode)
+            os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
+            if previous is not None:
+                # Readers compare (device, inode, size, mtime); the inode freed by the last
+                # replace is often reused at once, so the mtime must move forward even when
+                # two writes fall in one coarse timestamp tick (or the clock went back).
+                stamp = max(time.time_ns(), previous.st_mtime_ns + 1)
+                os.utime(fh.fileno(), ns=(stamp, stamp))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -350,6 +393,21 @@ def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _keep_owner(fd: int, path: Path, previous: os.stat_result) -> None:
+    mine = os.fstat(fd)
+    if (mine.st_uid, mine.st_gid) == (previous.st_uid, previous.st_gid):
+        return
+    try:
+        os.fchown(fd, previous.st_uid, previous.st_gid)
+    except PermissionError:
+        # Writing anyway would hand the file to this user: the API, running as the owner,
+        # could no longer read a 0600 file and would keep serving the revoked registry.
+        raise ConfigurationError(
+            f"cannot keep the owner and group ({previous.st_uid}:{previous.st_gid}) of "
+            f"client registry {str(path)!r}: run the command as that user (or as root)"
+        ) from None
 
 
 def _interval(value: object) -> timedelta:

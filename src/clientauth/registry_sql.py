@@ -12,7 +12,9 @@ or ``clientauth client migrate --registry URL``)::
 :meth:`Client.to_metadata` returns, so secrets are stored as hashes only (a clear-text
 ``client_secret`` is refused by :meth:`Client.from_metadata` before anything is written).
 ``version`` grows by one on every write: updates are optimistic (``UPDATE ... WHERE
-version = :seen``) and retried, so two concurrent rotations never lose one.
+version = :seen AND metadata = :seen``) and retried, so two concurrent rotations never lose
+one. ``version`` restarts at 1 when a client is removed and registered again, so nothing
+trusts it alone: the cache and the optimistic check also compare the stored document.
 ``clientauth_client_names`` holds one row per registered certificate name of a
 ``tls_client_auth`` client and per pinned ``x5t#S256`` of a ``self_signed_tls_client_auth``
 client; names are stored as SHA-256 digests of their normalised key, which keeps index
@@ -26,15 +28,18 @@ flood of made-up ids cannot turn into a flood of queries.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
 import random
+import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from cryptography import x509
@@ -42,17 +47,21 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from ._clock import duration_setting, system_now
+from ._watchdog import WATCHDOG, Guard
 from ._x509 import certificate_thumbprint
 from .clients import MAX_CLIENT_ID_LENGTH, Client
-from .exceptions import ClientMetadataError, ConfigurationError
+from .exceptions import ClientMetadataError, ConfigurationError, RegistryError
 from .names import certificate_name_keys
 from .result import AuthMethod
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
     "DEFAULT_CACHE_TTL",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_STATEMENT_TIMEOUT",
     "MAX_CACHE_SIZE",
     "MAX_CACHE_TTL",
+    "MAX_DB_TIMEOUT",
     "MAX_WRITE_RETRIES",
     "SCHEMA_VERSION",
     "SQLRegistry",
@@ -82,9 +91,31 @@ id per second."""
 MAX_WRITE_RETRIES = 50
 """Attempts of one read-modify-write before giving up under contention."""
 
+DEFAULT_CONNECT_TIMEOUT = timedelta(seconds=5)
+"""PostgreSQL: longest wait for a new connection (libpq ``connect_timeout``, at least 2 s),
+and for a free connection from a full pool (``pool_timeout``)."""
+
+DEFAULT_STATEMENT_TIMEOUT = timedelta(seconds=5)
+"""PostgreSQL: longest statement (server-side ``statement_timeout``); a server that stops
+answering altogether is cut off one second later by a client-side watchdog."""
+
+MAX_DB_TIMEOUT = timedelta(minutes=10)
+"""Longest connect or statement timeout accepted."""
+
+_WATCHDOG_GRACE = 1.0  # seconds after statement_timeout: let the server's own error win
+_MIN_CONNECT_TIMEOUT = 2  # seconds: libpq (and psycopg) raise anything shorter to 2
+
 _KEY_QUERY_CHUNK = 200  # bind parameters per IN (...) query; certificates may carry many SANs
 _PG_LOCK_KEY = 0x636C6175  # "clau": the advisory lock taken while creating the schema
 _SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's lock
+
+_MAX_REASON = 300  # characters of a database error message kept in a RegistryError
+# Secret hashes as clientauth stores them (secret.py): redacted from any database message.
+_HASH_PATTERN = re.compile(
+    r"\$(?:sha256|argon2id|argon2i|2[aby]|pbkdf2-sha256)\$\S+|pbkdf2_sha256\$\S+"
+)
+
+T = TypeVar("T")
 
 _meta = sa.MetaData()
 schema_table = sa.Table(
@@ -124,25 +155,41 @@ _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 
 
 class _Entry:
-    __slots__ = ("client", "expires", "version")
+    __slots__ = ("client", "digest", "expires")
 
-    def __init__(self, expires: float, client: Client | None, version: int) -> None:
+    def __init__(self, expires: float, client: Client | None, digest: bytes) -> None:
         self.expires = expires
         self.client = client
-        self.version = version
+        # SHA-256 of the stored metadata text the client was parsed from: the cache reuses a
+        # parsed client only for byte-identical content. Never the row's ``version``: it
+        # restarts at 1 when a client is removed and registered again, so a version can name
+        # two different registrations (issue 12, finding 1).
+        self.digest = digest
 
 
 class SQLRegistry:
     """A :class:`~clientauth.ClientRegistry` in a SQL database, shared by every process.
 
     ``url_or_engine`` is a SQLAlchemy URL (``postgresql+psycopg://user@host/db``,
-    ``sqlite:///clients.db``) or an :class:`~sqlalchemy.engine.Engine`. Engines built here
-    hide bound parameters from error messages (they hold secret hashes).
+    ``sqlite:///clients.db``) or an :class:`~sqlalchemy.engine.Engine`. Bound parameters
+    (they hold secret hashes) are hidden from error messages and logs on every engine, one
+    passed in included (the registry runs on a view of it); a failed write raises
+    :class:`~clientauth.exceptions.RegistryError`, which carries no parameter, no row and
+    no chained driver exception.
 
     ``cache_ttl`` bounds how long a change made by another process goes unseen (``0``
     disables the cache); ``negative_ttl`` is the same for unknown ids (default 1 s, at most
     ``cache_ttl``); ``cache_size`` bounds the entries kept (least recently refreshed go first).
     ``now`` is a callable returning an aware datetime (default: the system clock).
+
+    On PostgreSQL no database call waits without bound: ``connect_timeout`` (default 5 s)
+    bounds opening a connection and waiting for a free one, ``statement_timeout`` (default
+    5 s) bounds each statement on the server, and a client-side watchdog cuts off a server
+    that stopped answering ``statement_timeout`` + 1 s into a call (the call raises
+    SQLAlchemy's ``OperationalError``; writes raise :class:`~clientauth.exceptions.RegistryError`).
+    ``0`` disables a timeout. The connect and server-side settings apply to engines built
+    here from a URL (values given in the URL win); the watchdog applies to every PostgreSQL
+    engine, including one passed in.
 
     Call :meth:`create_schema` once per database (it also migrates). Thread-safe.
     """
@@ -155,8 +202,12 @@ class SQLRegistry:
         cache_size: int = DEFAULT_CACHE_SIZE,
         negative_ttl: timedelta | float | None = None,
         now: Callable[[], datetime] | None = None,
+        connect_timeout: timedelta | float = DEFAULT_CONNECT_TIMEOUT,
+        statement_timeout: timedelta | float = DEFAULT_STATEMENT_TIMEOUT,
     ) -> None:
         ttl = _duration(cache_ttl, "cache_ttl")
+        connect = duration_setting(connect_timeout, "connect_timeout", MAX_DB_TIMEOUT)
+        statement = duration_setting(statement_timeout, "statement_timeout", MAX_DB_TIMEOUT)
         negative = (
             min(DEFAULT_NEGATIVE_TTL, ttl)
             if negative_ttl is None
@@ -170,7 +221,13 @@ class SQLRegistry:
             raise ConfigurationError(f"cache_size must be between 0 and {MAX_CACHE_SIZE}")
         if now is not None and not callable(now):
             raise ConfigurationError("now must be a callable returning an aware datetime")
-        self._engine = _engine(url_or_engine)
+        self._given = url_or_engine if isinstance(url_or_engine, Engine) else None
+        self._engine = _engine(url_or_engine, connect, statement)
+        self._deadline: float | None = (
+            statement.total_seconds() + _WATCHDOG_GRACE
+            if statement and self._engine.dialect.name == "postgresql"
+            else None
+        )
         self._ttl = ttl.total_seconds()
         self._negative_ttl = negative.total_seconds()
         self._size = cache_size if ttl > timedelta(0) else 0
@@ -187,12 +244,40 @@ class SQLRegistry:
 
     @property
     def engine(self) -> Engine:
-        """The SQLAlchemy engine in use."""
-        return self._engine
+        """The SQLAlchemy engine in use (the one passed in, if any: the registry itself
+        runs its statements on a view of it that hides bound parameters)."""
+        return self._given if self._given is not None else self._engine
 
     def __repr__(self) -> str:
         url = self._engine.url.render_as_string(hide_password=True)
         return f"SQLRegistry({url!r}, cache_ttl={self._ttl:g}s)"
+
+    @contextlib.contextmanager
+    def _connect(self, *, begin: bool = False) -> Iterator[Connection]:
+        """A pooled connection (in a transaction with ``begin``), watched until it is back
+        in the pool: returning it runs a ROLLBACK, which can hang too."""
+        conn = self._engine.connect()
+        guard = self._arm(conn)
+        try:
+            with conn:
+                if begin:
+                    with conn.begin():
+                        yield conn
+                else:
+                    yield conn
+        finally:
+            WATCHDOG.disarm(guard)
+
+    def _arm(self, conn: Connection) -> Guard | None:
+        if self._deadline is None:
+            return None
+        try:
+            dbapi = conn.connection.dbapi_connection
+            pgconn = getattr(dbapi, "pgconn", None)  # psycopg 3; psycopg2 has fileno()
+            fd = pgconn.socket if pgconn is not None else dbapi.fileno()  # type: ignore[union-attr]
+        except Exception:  # another driver, or a closed connection: left unwatched
+            return None
+        return WATCHDOG.arm(int(fd), self._deadline)
 
     # -- ClientRegistry ------------------------------------------------------------------
 
@@ -207,17 +292,18 @@ class SQLRegistry:
             return entry.client
         stale = entry
         self._check_schema()
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(_SELECT_CLIENT, {"client_id": client_id}).first()
         if row is None:
-            self._remember(client_id, None, 0, self._negative_ttl)
+            self._remember(client_id, None, b"", self._negative_ttl)
             return None
-        # Same version as the expired entry: the row did not change, skip the parsing.
-        if stale is not None and stale.client is not None and stale.version == row.version:
+        digest = _digest(row.metadata)
+        # Same stored document as the expired entry: the client is the same, skip parsing.
+        if stale is not None and stale.client is not None and stale.digest == digest:
             client = stale.client
         else:
             client = _parse_row(client_id, row.metadata)
-        self._remember(client_id, client, row.version, self._ttl)
+        self._remember(client_id, client, digest, self._ttl)
         return client
 
     def find_by_certificate(self, certificate: x509.Certificate) -> Sequence[Client]:
@@ -231,7 +317,7 @@ class SQLRegistry:
         lookup_keys = [_thumbprint_key(thumbprint), *lookup]
         self._check_schema()
         rows: dict[str, tuple[str, int]] = {}
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             for start in range(0, len(lookup_keys), _KEY_QUERY_CHUNK):
                 chunk = lookup_keys[start : start + _KEY_QUERY_CHUNK]
                 for row in conn.execute(_SELECT_BY_NAMES, {"keys": chunk}):
@@ -272,11 +358,11 @@ class SQLRegistry:
                 self._by_id.pop(client_id, None)
             self._by_cert.clear()
 
-    def _remember(self, client_id: str, client: Client | None, version: int, ttl: float) -> None:
+    def _remember(self, client_id: str, client: Client | None, digest: bytes, ttl: float) -> None:
         if not self._size or ttl <= 0:
             return
         with self._lock:
-            self._by_id[client_id] = _Entry(self._clock() + ttl, client, version)
+            self._by_id[client_id] = _Entry(self._clock() + ttl, client, digest)
             self._by_id.move_to_end(client_id)
             while len(self._by_id) > self._size:
                 self._by_id.popitem(last=False)
@@ -285,7 +371,7 @@ class SQLRegistry:
 
     def schema_version(self) -> int | None:
         """The schema version of the database, or ``None`` when there is no schema."""
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             return _read_version(conn)
 
     def create_schema(self) -> int:
@@ -293,7 +379,7 @@ class SQLRegistry:
         to run from several processes at once. Returns the schema version."""
         self._create_tables()
         for _ in range(MAX_WRITE_RETRIES):
-            with self._engine.begin() as conn:
+            with self._connect(begin=True) as conn:
                 version = _read_version(conn)
                 if version is None:
                     conn.execute(sa.insert(schema_table).values(version=SCHEMA_VERSION))
@@ -312,7 +398,7 @@ class SQLRegistry:
                     version += 1
             if version == SCHEMA_VERSION:
                 # Two processes creating a fresh schema at once may both insert a row.
-                with self._engine.begin() as conn:
+                with self._connect(begin=True) as conn:
                     rows = conn.execute(sa.select(sa.func.count()).select_from(schema_table))
                     if rows.scalar_one() > 1:
                         conn.execute(sa.delete(schema_table))
@@ -324,7 +410,7 @@ class SQLRegistry:
     def _create_tables(self) -> None:
         for attempt in range(MAX_WRITE_RETRIES):
             try:
-                with self._engine.begin() as conn:
+                with self._connect(begin=True) as conn:
                     if conn.dialect.name == "postgresql":
                         # Concurrent CREATE TABLEs collide in PostgreSQL's catalog: serialise
                         # them (the lock ends with the transaction).
@@ -342,10 +428,14 @@ class SQLRegistry:
         migration that changes how names are normalised). Returns the number of clients."""
         self._check_schema()
         clients = list(self.clients())
-        with self._engine.begin() as conn:
-            conn.execute(sa.delete(names_table))
-            for client in clients:
-                _insert_names(conn, client)
+
+        def write() -> None:
+            with self._connect(begin=True) as conn:
+                conn.execute(sa.delete(names_table))
+                for client in clients:
+                    _insert_names(conn, client)
+
+        _storing(write)
         self.invalidate()
         return len(clients)
 
@@ -373,7 +463,7 @@ class SQLRegistry:
     def clients(self) -> Iterator[Client]:
         """Every registered client, by id, read from the database (not the cache)."""
         self._check_schema()
-        with self._engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 sa.select(clients_table.c.client_id, clients_table.c.metadata).order_by(
                     clients_table.c.client_id
@@ -389,14 +479,24 @@ class SQLRegistry:
         """Register a new client; a duplicate id raises :class:`ClientMetadataError`."""
         _check_client(client)
         self._check_schema()
-        try:
-            with self._engine.begin() as conn:
-                conn.execute(sa.insert(clients_table).values(**self._row(client, 1)))
-                _insert_names(conn, client)
-        except sa.exc.IntegrityError:
+
+        def write() -> bool:
+            try:
+                with self._connect(begin=True) as conn:
+                    conn.execute(sa.insert(clients_table).values(**self._row(client, 1)))
+                    _insert_names(conn, client)
+            except sa.exc.IntegrityError:
+                if not self._exists(client.client_id):
+                    raise  # not a duplicate: a constraint of the database refused the row
+                return False
+            return True
+
+        if not _storing(write, [client]):
+            # Raised here, outside the handler: the IntegrityError (its parameters hold the
+            # secret hashes) must not ride along as __context__.
             raise ClientMetadataError(
                 "duplicate client_id", client_id=client.client_id, field="client_id"
-            ) from None
+            )
         self.invalidate(client.client_id)
 
     def replace(self, client: Client) -> None:
@@ -423,30 +523,47 @@ class SQLRegistry:
         self, client_id: str, change: Callable[[Client | None], Client], *, create: bool
     ) -> Client | None:
         self._check_schema()
+        seen: list[Client] = []  # every version handled: their hashes are redacted from errors
+        return _storing(lambda: self._update_once(client_id, change, create, seen), seen)
+
+    def _update_once(
+        self,
+        client_id: str,
+        change: Callable[[Client | None], Client],
+        create: bool,
+        seen: list[Client],
+    ) -> Client | None:
         for attempt in range(MAX_WRITE_RETRIES):
             # Read and write in separate transactions: the write holds a lock only as long
             # as the UPDATE, and SQLite never has to upgrade a read lock (which deadlocks).
-            with self._engine.connect() as conn:
+            with self._connect() as conn:
                 row = conn.execute(_SELECT_CLIENT, {"client_id": client_id}).first()
             if row is None and not create:
                 return None
             current = None if row is None else _parse_row(client_id, row.metadata)
+            if current is not None:
+                seen.append(current)
             new = change(current)
             _check_client(new)
+            seen.append(new)
             if new.client_id != client_id:
                 raise ClientMetadataError(
                     "an update must not change client_id", client_id=client_id, field="client_id"
                 )
             try:
-                with self._engine.begin() as conn:
+                with self._connect(begin=True) as conn:
                     if row is None:
                         conn.execute(sa.insert(clients_table).values(**self._row(new, 1)))
                     else:
+                        # The stored text too, not the version alone: a client removed
+                        # and registered again restarts at version 1, and a change computed
+                        # from the old registration must not overwrite the new one.
                         done = conn.execute(
                             sa.update(clients_table)
                             .where(
                                 clients_table.c.client_id == client_id,
                                 clients_table.c.version == row.version,
+                                clients_table.c.metadata == row.metadata,
                             )
                             .values(**self._row(new, row.version + 1))
                         )
@@ -454,27 +571,41 @@ class SQLRegistry:
                             raise _Conflict
                     conn.execute(sa.delete(names_table).where(names_table.c.client_id == client_id))
                     _insert_names(conn, new)
-            except (_Conflict, sa.exc.IntegrityError):
-                # Another writer changed (or created) the row since we read it: read again.
-                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter
-                continue
-            self.invalidate(client_id)
-            return new
+            except _Conflict:
+                pass  # another writer changed the row since we read it
+            except sa.exc.IntegrityError:
+                # Another writer created the row since we read "no row" -- or a constraint
+                # of the database refused the row, which no retry can change.
+                if row is not None or not self._exists(client_id):
+                    raise
+            else:
+                self.invalidate(client_id)
+                return new
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter
         raise ConfigurationError(
             f"client {client_id!r} changed {MAX_WRITE_RETRIES} times while being updated; "
             "try again"
         )
 
+    def _exists(self, client_id: str) -> bool:
+        with self._connect() as conn:
+            return conn.execute(_SELECT_CLIENT, {"client_id": client_id}).first() is not None
+
     def remove(self, client_id: str) -> bool:
         """Remove a client; returns whether it was registered."""
         self._check_schema()
-        with self._engine.begin() as conn:
-            conn.execute(sa.delete(names_table).where(names_table.c.client_id == client_id))
-            done = conn.execute(
-                sa.delete(clients_table).where(clients_table.c.client_id == client_id)
-            )
+
+        def write() -> bool:
+            with self._connect(begin=True) as conn:
+                conn.execute(sa.delete(names_table).where(names_table.c.client_id == client_id))
+                done = conn.execute(
+                    sa.delete(clients_table).where(clients_table.c.client_id == client_id)
+                )
+            return bool(done.rowcount)
+
+        removed = _storing(write)
         self.invalidate(client_id)
-        return bool(done.rowcount)
+        return removed
 
     def _row(self, client: Client, version: int) -> dict[str, Any]:
         return {
@@ -487,6 +618,52 @@ class SQLRegistry:
 
 class _Conflict(Exception):
     """The row changed between our read and our write."""
+
+
+def _storing(write: Callable[[], T], clients: Sequence[Client] = ()) -> T:
+    """Run a write; a database error becomes a :class:`RegistryError` that carries neither
+    the statement's parameters nor the driver's detail (PostgreSQL's "Failing row contains
+    (...)" quotes the whole row, secret hashes included) and chains no exception.
+
+    ``clients`` are the clients being written: their secret hashes are redacted from the
+    message in any case. Works the same on an Engine passed in by the user, whatever its
+    ``hide_parameters``.
+    """
+    try:
+        return write()
+    except sa.exc.StatementError as exc:
+        error = _registry_error(exc, clients)
+    # Raised outside the handler so that nothing (not even __context__) links it to the
+    # driver's exception, whose attributes hold the parameters.
+    raise error
+
+
+def _registry_error(exc: sa.exc.StatementError, clients: Sequence[Client]) -> RegistryError:
+    orig = getattr(exc, "orig", None)
+    diag = getattr(orig, "diag", None)  # psycopg: the primary message without DETAIL
+    primary = getattr(diag, "message_primary", None)
+    text = primary if isinstance(primary, str) and primary else str(orig or type(exc).__name__)
+    lines = text.strip().splitlines()
+    reason = lines[0] if lines else type(exc).__name__
+    hidden = {h for client in clients for h in _secret_hashes(client)}
+    for value in sorted(hidden, key=len, reverse=True):
+        reason = reason.replace(value, "[hidden]")
+    reason = _HASH_PATTERN.sub("[hidden]", reason)[:_MAX_REASON]
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(diag, "sqlstate", None)
+    return RegistryError(
+        f"database error: {reason}",
+        sqlstate=sqlstate if isinstance(sqlstate, str) else None,
+    )
+
+
+def _secret_hashes(client: Client) -> set[str]:
+    metadata = client.to_metadata()
+    legacy = metadata.get("client_secret_hash")
+    found = {legacy} if isinstance(legacy, str) else set(legacy or ())
+    for entry in metadata.get("client_secrets") or ():
+        if isinstance(entry, Mapping) and isinstance(entry.get("hash"), str):
+            found.add(entry["hash"])
+    return {h for h in found if isinstance(h, str) and h}
 
 
 def _insert_names(conn: Connection, client: Client) -> None:
@@ -510,6 +687,10 @@ def _name_key(field: str, key: Hashable) -> str:
 
 def _thumbprint_key(thumbprint: str) -> str:
     return f"x5t:{thumbprint}"
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 def _parse_row(client_id: str, text: str) -> Client:
@@ -544,16 +725,26 @@ def _check_client(client: object) -> None:
         raise ConfigurationError(f"expected a Client, got {type(client).__name__}")
 
 
-def _engine(value: object) -> Engine:
+def _engine(value: object, connect_timeout: timedelta, statement_timeout: timedelta) -> Engine:
     if isinstance(value, Engine):
-        return value
+        if value.hide_parameters:
+            return value
+        # A view sharing the user's pool and dialect, with parameters (secret hashes)
+        # hidden from error messages and from the SQL echo log; the user's engine is left
+        # as it is.
+        view = value.execution_options()
+        view.hide_parameters = True
+        return view
     if not isinstance(value, str | sa.URL):
         raise ConfigurationError("url_or_engine must be a database URL or a SQLAlchemy Engine")
     try:
         url = sa.make_url(value)
-    except sa.exc.ArgumentError:
+        url.port  # noqa: B018 - parsed lazily by some SQLAlchemy versions: fail here
+    except (sa.exc.ArgumentError, ValueError):
+        # Never echo the URL: it may hold a password.
         raise ConfigurationError(
-            "not a database URL (expected e.g. sqlite:///clients.db)"
+            "not a valid database URL: check the scheme, host and port (expected e.g. "
+            "sqlite:///clients.db or postgresql+psycopg://user@host:5432/db)"
         ) from None
     options: dict[str, Any] = {"hide_parameters": True}
     if url.get_backend_name() == "sqlite":
@@ -562,6 +753,8 @@ def _engine(value: object) -> Engine:
             options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
         else:
             options["connect_args"] = {"timeout": _SQLITE_BUSY_TIMEOUT}
+    elif url.get_backend_name() == "postgresql":
+        options.update(_postgres_timeouts(url, connect_timeout, statement_timeout))
     # No pool_pre_ping: it would add a round trip to every cache miss. After a database
     # restart SQLAlchemy invalidates the whole pool on the first disconnect error, so one
     # lookup per process fails (and raises) instead. Pass your own Engine to choose otherwise.
@@ -572,6 +765,28 @@ def _engine(value: object) -> Engine:
             f"cannot use {url.drivername!r}: {exc} (PostgreSQL: pip install 'psycopg[binary]' "
             "and a postgresql+psycopg:// URL)"
         ) from None
+
+
+def _postgres_timeouts(
+    url: sa.URL, connect_timeout: timedelta, statement_timeout: timedelta
+) -> dict[str, Any]:
+    """Engine options bounding every wait; a value the URL already sets is kept."""
+    options: dict[str, Any] = {}
+    connect_args: dict[str, Any] = {}
+    if connect_timeout:
+        seconds = max(_MIN_CONNECT_TIMEOUT, math.ceil(connect_timeout.total_seconds()))
+        if "connect_timeout" not in url.query:
+            connect_args["connect_timeout"] = seconds
+        options["pool_timeout"] = seconds
+    given = url.query.get("options", "")
+    given = given if isinstance(given, str) else " ".join(given)
+    if statement_timeout and "statement_timeout" not in given:
+        milliseconds = max(1, round(statement_timeout.total_seconds() * 1000))
+        # libpq's "options" connection parameter: settings for the server session.
+        connect_args["options"] = f"{given} -c statement_timeout={milliseconds}".strip()
+    if connect_args:
+        options["connect_args"] = connect_args
+    return options
 
 
 def _duration(value: object, name: str) -> timedelta:

@@ -33,7 +33,8 @@ MAX_HEADER_VALUE_LENGTH = 16 * 1024
 """Longest Authorization / id / secret header value examined, in characters."""
 
 MAX_HEADERS = 1000
-"""Most header fields a :class:`ClientRequest` accepts."""
+"""Most header fields a :class:`ClientRequest` reads; a request with more is refused
+(``unreadable``). Servers bound header sizes too; this bounds the count."""
 
 MAX_CLIENT_ID_LENGTH = 1024
 """Longest client_id accepted in a request, in characters (same as at registration)."""
@@ -51,6 +52,14 @@ class ClientRequest:
     twice is malformed, RFC 6749 3.2); ``query`` likewise for the query string. ``peer`` is the
     address of the immediate peer (the proxy, when there is one). ``tls_chain`` is the chain
     the TLS server saw, leaf first: ``x509.Certificate``, DER ``bytes``, or PEM.
+
+    ``unreadable`` says why part of the request could not be read within clientauth's limits
+    (set by an adapter -- a form body or query string it could not decode as the application
+    would -- or here: more than :data:`MAX_HEADERS` header fields, a TLS chain longer than
+    ``MAX_CHAIN_LENGTH``). Such a request is refused whatever else it carries
+    (``invalid_request``), and it keeps no headers, form, query or chain, so that nothing
+    reads half of it. What a client sends never raises here; wrong *types* are a
+    programmer's error and raise :class:`~clientauth.ConfigurationError`.
     """
 
     headers: tuple[tuple[str, str], ...]
@@ -58,6 +67,7 @@ class ClientRequest:
     query: Mapping[str, FormValue] | None
     peer: str | None
     tls_chain: tuple[CertificateLike, ...]
+    unreadable: str | None
 
     def __init__(
         self,
@@ -67,11 +77,19 @@ class ClientRequest:
         query: Mapping[str, FormValue] | None = None,
         peer: str | None = None,
         tls_chain: Iterable[CertificateLike] = (),
+        unreadable: str | None = None,
     ) -> None:
+        if unreadable is not None and (not isinstance(unreadable, str) or not unreadable):
+            raise ConfigurationError("unreadable must be a non-empty reason or None")
         pairs: list[tuple[str, str]] = []
         append = pairs.append
         try:
             for name, value in headers:
+                if len(pairs) == MAX_HEADERS:
+                    # A client can send any number of fields; a limit it crosses is a refused
+                    # request, never a configuration error (and never a 500).
+                    unreadable = unreadable or f"more than {MAX_HEADERS} header fields"
+                    break
                 # Built once per request by every adapter: the common types are inlined.
                 if type(name) is bytes:
                     name = name.decode("latin-1")  # noqa: PLW2901
@@ -82,11 +100,7 @@ class ClientRequest:
                 elif type(value) is not str:
                     value = _header_text(value)  # noqa: PLW2901
                 append((name.lower(), value))
-                if len(pairs) > MAX_HEADERS:
-                    raise ConfigurationError(f"more than {MAX_HEADERS} header fields")
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, ConfigurationError):
-                raise
+        except (TypeError, ValueError):
             raise ConfigurationError(
                 "headers must be (name, value) pairs of str or bytes"
             ) from None
@@ -103,12 +117,18 @@ class ClientRequest:
             except TypeError:
                 raise ConfigurationError("tls_chain must be a sequence of certificates") from None
         if len(chain) > MAX_CHAIN_LENGTH:
-            raise ConfigurationError(f"a TLS chain has at most {MAX_CHAIN_LENGTH} certificates")
+            # The server (or mod_wsgi's SSL_CLIENT_CERT_CHAIN_n) relays what the client sent.
+            unreadable = unreadable or (
+                f"the TLS client chain has more than {MAX_CHAIN_LENGTH} certificates"
+            )
+        if unreadable is not None:
+            pairs, form, query, chain = [], None, None, ()
         object.__setattr__(self, "headers", tuple(pairs))
         object.__setattr__(self, "form", None if form is None else MappingProxyType(dict(form)))
         object.__setattr__(self, "query", None if query is None else MappingProxyType(dict(query)))
         object.__setattr__(self, "peer", peer)
         object.__setattr__(self, "tls_chain", chain)
+        object.__setattr__(self, "unreadable", unreadable)
 
     def header_values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in order."""
@@ -121,7 +141,7 @@ class ClientRequest:
         return (
             f"ClientRequest(headers={names}, form={sorted(self.form or ())}, "
             f"query={sorted(self.query or ())}, peer={self.peer!r}, "
-            f"tls_chain=<{len(self.tls_chain)} certificates>)"
+            f"tls_chain=<{len(self.tls_chain)} certificates>, unreadable={self.unreadable!r})"
         )
 
 
@@ -239,6 +259,10 @@ def extract_credentials(
     """
     if not isinstance(request, ClientRequest):
         raise ConfigurationError("extract_credentials() takes a ClientRequest")
+    if request.unreadable is not None:
+        # What the application will read, clientauth has read: a request it could not read
+        # whole is refused, never authenticated on the part it could.
+        raise _malformed(f"request not readable: {request.unreadable}")
     state = _Found()
     # One pass over the headers. Authorization: Basic is RFC 6749 2.3.1; other schemes
     # (Bearer, DPoP) are not client authentication and are left to the application.

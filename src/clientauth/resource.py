@@ -72,6 +72,12 @@ class BoundTokenGuard:
         self._require = bool(require_binding)
 
     def check(self, request: ClientRequest) -> TokenCheck:
+        if not isinstance(request, ClientRequest):
+            raise ConfigurationError("check() takes a clientauth.ClientRequest")
+        if request.unreadable is not None:
+            # A request clientauth could not read whole is refused, never checked on a part.
+            return TokenCheck(False, status=400, error="invalid_request",
+                              description="the request could not be read")
         values = request.header_values("authorization")
         if len(values) > 1:
             return TokenCheck(False, status=400, error="invalid_request",

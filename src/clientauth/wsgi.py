@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qs
 
 from ._http import (
     DEFAULT_MAX_BODY_SIZE,
@@ -26,13 +25,18 @@ from ._http import (
     PathMatcher,
     check_adapter_settings,
     check_realm,
+    content_length,
     error_response,
     is_form,
-    parse_form,
+    is_multipart,
+    parse_query,
     payload_too_large,
+    read_form,
     token_error_response,
 )
+from ._x509 import MAX_CHAIN_LENGTH
 from .authenticator import Authenticator
+from .exceptions import CredentialsError
 from .forwarded import ForwardedCertificates
 from .request import ClientRequest
 from .resource import BoundTokenGuard, TokenVerifier
@@ -54,7 +58,6 @@ OnError = Callable[[WSGIEnviron, AuthResult], WSGIApp]
 
 ENVIRON_KEY = "clientauth"
 TOKEN_ENVIRON_KEY = "clientauth.token"
-_MAX_CHAIN_VARIABLES = 10
 
 
 class ClientAuthMiddleware:
@@ -84,17 +87,25 @@ class ClientAuthMiddleware:
         self._on_error = on_error
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        if not self._paths(environ.get("PATH_INFO", "") or "/"):
+        if not self._paths.guards_environ(environ):
             return self.app(environ, start_response)
         form = None
-        if is_form(environ.get("CONTENT_TYPE")):
-            body = _read_body(environ, self._max_body)
+        unreadable = None
+        content_type = environ.get("CONTENT_TYPE")
+        try:
+            length = _content_length(environ)
+        except ValueError as exc:
+            length, unreadable = None, str(exc)
+        if unreadable is None and isinstance(content_type, str) and (
+            is_form(content_type) or is_multipart(content_type)
+        ):
+            body = _read_body(environ, length, self._max_body)
             if body is None:
                 return _respond(start_response, payload_too_large())
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
-            form = parse_form(body)
-        request = request_from_environ(environ, self._auth, form=form)
+            form, unreadable = read_form(body, content_type)
+        request = request_from_environ(environ, self._auth, form=form, unreadable=unreadable)
         result = self._auth.authenticate(request)
         environ[ENVIRON_KEY] = result
         if not result.ok:
@@ -126,7 +137,7 @@ class BoundTokenMiddleware:
         self._realm = check_realm(realm)
 
     def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
-        if not self._paths(environ.get("PATH_INFO", "") or "/"):
+        if not self._paths.guards_environ(environ):
             return self.app(environ, start_response)
         request = request_from_environ(environ)
         check = self._guard.check(request)
@@ -145,6 +156,7 @@ def request_from_environ(
     *,
     form: Mapping[str, list[str]] | None = None,
     tls_chain: list[str] | None = None,
+    unreadable: str | None = None,
 ) -> ClientRequest:
     """A :class:`~clientauth.ClientRequest` from a WSGI environ (or Django's ``META``).
 
@@ -152,7 +164,8 @@ def request_from_environ(
     ``client-id`` into one key, the ``authenticator``'s configured id/secret header names win.
     ``REMOTE_ADDR`` is the peer; Apache mod_wsgi's ``SSL_CLIENT_CERT`` (+
     ``SSL_CLIENT_CERT_CHAIN_n``) the TLS chain unless ``tls_chain`` is given. The query string
-    is parsed only when the authenticator reads credentials from it.
+    is parsed only when the authenticator reads credentials from it; one that cannot be read
+    as the application would read it makes the request ``unreadable`` (refused).
     """
     renames = {}
     if authenticator is not None:
@@ -171,7 +184,11 @@ def request_from_environ(
     query = None
     query_string = environ.get("QUERY_STRING")
     if authenticator is not None and authenticator.allow_query_credentials and query_string:
-        query = parse_qs(str(query_string), max_num_fields=100)
+        try:
+            # PEP 3333: environ strings are the raw bytes as ISO-8859-1.
+            query = parse_query(str(query_string))
+        except CredentialsError as exc:
+            unreadable = unreadable or f"query string: {exc.reason}"
     peer = environ.get("REMOTE_ADDR")
     return ClientRequest(
         headers,
@@ -179,6 +196,7 @@ def request_from_environ(
         query=query,
         peer=peer if isinstance(peer, str) and peer else None,
         tls_chain=tls_chain if tls_chain is not None else _mod_wsgi_chain(environ),
+        unreadable=unreadable,
     )
 
 
@@ -188,7 +206,9 @@ def _mod_wsgi_chain(environ: Mapping[str, Any]) -> list[str]:
     if not leaf or not isinstance(leaf, str):
         return []
     chain = [leaf]
-    for i in range(_MAX_CHAIN_VARIABLES):
+    # Up to MAX_CHAIN_LENGTH variables: a leaf plus that many is one over the limit, which
+    # ClientRequest turns into a refused request (never a silently shortened chain).
+    for i in range(MAX_CHAIN_LENGTH):
         cert = environ.get(f"SSL_CLIENT_CERT_CHAIN_{i}")
         if not cert or not isinstance(cert, str):
             break
@@ -196,21 +216,31 @@ def _mod_wsgi_chain(environ: Mapping[str, Any]) -> list[str]:
     return chain
 
 
-def _read_body(environ: WSGIEnviron, limit: int) -> bytes | None:
+def _content_length(environ: Mapping[str, Any]) -> int | None:
+    value = environ.get("CONTENT_LENGTH")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError("Content-Length is not text")
+    return content_length([value])
+
+
+def _read_body(environ: WSGIEnviron, length: int | None, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of body, or ``None`` when it is larger. Never reads past the
+    announced length (PEP 3333) and never calls ``read()`` without a bound."""
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
-    length_text = environ.get("CONTENT_LENGTH") or ""
-    try:
-        length = int(length_text) if length_text else None
-    except ValueError:
-        length = None
-    if length is not None:
-        if length > limit:
-            return None
-        return bytes(stream.read(length))
-    data = bytes(stream.read(limit + 1))  # chunked / unknown length: read at most limit + 1
-    return None if len(data) > limit else data
+    if length is None:
+        if not environ.get("wsgi.input_terminated"):
+            # No Content-Length and a stream the server does not terminate: no body (what
+            # Werkzeug and Django read too); reading would wait for bytes that never come.
+            return b""
+        data = bytes(stream.read(limit + 1))  # chunked: read at most limit + 1
+        return None if len(data) > limit else data
+    if length > limit:
+        return None
+    return bytes(stream.read(length))[:length]
 
 
 def _respond(start_response: StartResponse, response: ErrorResponse) -> list[bytes]:

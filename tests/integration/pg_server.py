@@ -16,6 +16,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -142,6 +143,37 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"),
                   "-o", options, "-w", "-t", str(START_TIMEOUT), "start")
         self._running = True
+
+    def processes(self) -> list[int]:
+        """The postmaster and every process it started (backends, background workers)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children: dict[int, list[int]] = {}
+        for stat_file in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                # pid (comm) state ppid ...: comm may hold spaces, so split after ")".
+                text = stat_file.read_text()
+                ppid = int(text.rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(stat_file.parent.name))
+        found, todo = [], [postmaster]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += children.get(pid, [])
+        return found
+
+    def freeze(self) -> None:
+        """Make the server stop answering without closing anything (SIGSTOP to all its
+        processes): connections stay open, the kernel still accepts new ones. Always pair
+        with :meth:`thaw` in a ``finally``."""
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Resume a frozen server (SIGCONT)."""
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete its directory. Idempotent."""

@@ -178,3 +178,42 @@ class TestConcurrency:
                 assert (status, seen) == (200, cid), (i, cid, status, seen)
             else:
                 assert status == 401, (i, cid, status)
+
+
+class TestClientLimits:
+    """Issue 11 finding 3 on a real server: more than MAX_HEADERS header fields (about 12 KB,
+    under uvicorn's own limits) is a 400 from the middleware, never a 500."""
+
+    @pytest.mark.parametrize("http_impl", ["h11", "httptools"])
+    def test_many_header_fields(self, http_impl: str) -> None:
+        """1001 header fields plus valid Basic credentials: 400 invalid_request, h11 and
+        httptools alike; 999 fields still authenticate."""
+        import base64
+        import socket
+
+        import uvicorn
+
+        pytest.importorskip(http_impl)
+        auth = clientauth.Authenticator(clientauth.load_clients(
+            [{"client_id": "client-0",
+              "client_secret_hash": clientauth.hash_secret(SECRETS["client-0"])}]))
+        port = free_port()
+        config = uvicorn.Config(ClientAuthMiddleware(echo, authenticator=auth), host="127.0.0.1",
+                                port=port, log_level="critical", lifespan="off", http=http_impl)
+        credentials = base64.b64encode(f"client-0:{SECRETS['client-0']}".encode()).decode()
+
+        def status_with(fields: int) -> int:
+            lines = [f"X-{i}: v" for i in range(fields - 2)]
+            head = "\r\n".join(["GET /token HTTP/1.1", "Host: 127.0.0.1",
+                                f"Authorization: Basic {credentials}", *lines,
+                                "Connection: close"])
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(head.encode() + b"\r\n\r\n")
+                data = b""
+                while chunk := sock.recv(65536):
+                    data += chunk
+            return int(data.split()[1])
+
+        with uvicorn_thread(config):
+            assert status_with(1002) == 400
+            assert status_with(999) == 200

@@ -288,6 +288,80 @@ class TestFailures:
         assert r.status == 413
 
 
+class TestFormAsTheViewReadsIt:
+    @pytest.mark.parametrize("body", [
+        "client_id=other&x=%FF",
+        "client_id=other&" + "&".join(f"f{i}=x" for i in range(150)),
+    ], ids=["pct-ff", "150-fields"])
+    def test_conflicting_form_client_id_is_never_skipped(self, call: Call, body: str) -> None:
+        """Issue 11 finding 7: Basic credentials of `basic` plus a form the view can read
+        naming client_id=other: 400 invalid_request, never 200 as `basic`."""
+        r = call("POST", "/token", headers={**basic("basic", SECRET), "content-type": FORM},
+                 content=body)
+        assert r.status == 400, r.body
+        assert r.json()["error"] == "invalid_request"
+
+    def test_multipart_client_id_is_never_skipped(self, call: Call) -> None:
+        """A multipart body naming client_id=other (which request.form / request.POST
+        parse) next to Basic credentials of `basic`: 400, never 200 as `basic`."""
+        body = ('--B\r\nContent-Disposition: form-data; name="client_id"\r\n\r\nother\r\n'
+                "--B--\r\n")
+        r = call("POST", "/token", content=body, headers={
+            **basic("basic", SECRET), "content-type": "multipart/form-data; boundary=B"})
+        assert r.status == 400, r.body
+
+
+class TestMalformedContentLength:
+    """Issue 11 finding 6 in the integrations: a negative, non-numeric or listed
+    Content-Length on a form request is refused 400 (invalid_request), never read."""
+
+    BODY = f"client_id=post&client_secret={SECRET}".encode()
+
+    @pytest.mark.parametrize("value", ["-1", "abc", "5, 5"])
+    def test_fastapi(self, value: str) -> None:
+        """The FastAPI dependency refuses it (ASGI scope built by hand: HTTP clients fix the
+        header themselves)."""
+        import asyncio
+
+        sent: list[dict[str, Any]] = []
+        chunks = [{"type": "http.request", "body": self.BODY, "more_body": False}]
+
+        async def receive() -> dict[str, Any]:
+            return chunks.pop() if chunks else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/token", "raw_path": b"/token",
+                 "root_path": "", "query_string": b"", "client": ("10.0.0.7", 1),
+                 "server": ("test", 80), "scheme": "http", "http_version": "1.1",
+                 "headers": [(b"host", b"test"), (b"content-type", FORM.encode()),
+                             (b"content-length", value.encode())]}
+        asyncio.run(fastapi_app()(scope, receive, send))
+        assert sent[0]["status"] == 400
+
+    @pytest.mark.parametrize("value", ["-1", "abc", "5, 5"])
+    def test_flask(self, value: str) -> None:
+        """The Flask decorator reads the raw CONTENT_LENGTH (Werkzeug turns a bad one into 0)."""
+        client = flask_app().test_client()
+        r = client.post("/token", data=self.BODY, content_type=FORM,
+                        environ_overrides={"CONTENT_LENGTH": value})
+        assert r.status_code == 400
+
+    @pytest.mark.parametrize("value", ["-1", "abc", "5, 5"])
+    def test_django(self, value: str) -> None:
+        """The Django middleware refuses it before touching request.body."""
+        with django_settings():
+            from django.test import RequestFactory
+
+            from clientauth.integrations.django import ClientAuthMiddleware
+
+            request = RequestFactory().generic("POST", "/token", data=self.BODY,
+                                               content_type=FORM, CONTENT_LENGTH=value)
+            response = ClientAuthMiddleware(lambda r: None)(request)
+            assert response is not None and response.status_code == 400
+
+
 class TestUnguarded:
     def test_unprotected_path_passes(self, call: Call) -> None:
         """A route without the dependency/decorator, or outside PATHS, is not authenticated."""

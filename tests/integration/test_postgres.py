@@ -13,6 +13,7 @@ import itertools
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -105,6 +106,26 @@ class TestTwoProcesses:
         elapsed = wait_until(lambda: not b.auth("revoke-me", secret), TTL + SLACK)
         assert elapsed <= TTL + SLACK
         assert a.auth("revoke-me", second) and b.auth("revoke-me", second)
+
+    def test_remove_and_add_again_observed_by_every_process(
+        self, db: str, apis: tuple[Worker, Worker]
+    ) -> None:
+        """Issue 12 finding 1: `client remove` + `client add` of the same id (its row
+        restarts at version 1) -- both API processes, which had the old client cached,
+        accept the new secret and refuse the old one within the TTL, and keep doing so."""
+        a, b = apis
+        old = add_secret_client(db, "billing")
+        assert a.auth("billing", old) and b.auth("billing", old)
+        assert cli("remove", "billing", "--registry", db).returncode == 0
+        proc = cli("add", "billing", "--registry", db, "--json")
+        assert proc.returncode == 0, proc.stderr
+        new = json.loads(proc.stdout)["client_secret"]
+        for api in (a, b):
+            wait_until(lambda api=api: api.auth("billing", new)
+                       and not api.auth("billing", old), TTL + SLACK)
+        time.sleep(TTL + 0.2)  # past the cache TTL once more
+        for api in (a, b):
+            assert api.auth("billing", new) and not api.auth("billing", old)
 
     def test_cli_rotation_and_revocation_observed(
         self, db: str, apis: tuple[Worker, Worker]
@@ -216,6 +237,178 @@ class TestOutage:
                 api.ask(op="reset")
         # The pool was invalidated by the disconnect: the next lookup reconnects.
         assert auth.authenticate(request).ok
+
+
+def leaked_text(exc: BaseException) -> str:
+    """str, repr, args, statement parameters and driver error of ``exc`` and of every
+    exception in its __cause__ / __context__ chain."""
+    parts: list[str] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None:
+            continue
+        parts += [str(e), repr(e), repr(e.args), repr(getattr(e, "params", None)),
+                  str(getattr(e, "orig", None))]
+        todo += [e.__cause__, e.__context__]
+    return "\n".join(parts)
+
+
+class TestSecretsNeverInErrors:
+    def test_failed_writes_on_user_engine_show_no_hash(
+        self, postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Issue 12 finding 4: with the user's own Engine (hide_parameters off, SQL echo
+        on), an UPDATE refused for lack of privilege and one refused by a CHECK constraint
+        (PostgreSQL's DETAIL quotes the whole failing row) raise errors whose text and
+        whole exception chain hold no secret hash; nothing logged holds one either."""
+        import logging
+
+        import sqlalchemy as sa
+
+        from clientauth import exceptions
+        from clientauth.registry_sql import SQLRegistry
+
+        url = postgres.create_database(f"t{next(_names)}")
+        SQLRegistry(url).create_schema()
+        secret = add_secret_client(url, "a")
+        old_hash = SQLRegistry(url).get("a").to_metadata()["client_secrets"][0]["hash"]  # type: ignore[union-attr]
+        new_hash = clientauth.hash_secret(clientauth.generate_secret())
+        owner = sa.create_engine(url)
+        with owner.begin() as conn:
+            conn.exec_driver_sql("CREATE ROLE reader LOGIN")
+            conn.exec_driver_sql("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+            conn.exec_driver_sql("ALTER TABLE clientauth_clients ADD CONSTRAINT small "
+                                 "CHECK (length(metadata) < 400) NOT VALID")
+        owner.dispose()
+
+        def rotate(c: clientauth.Client) -> clientauth.Client:
+            return clientauth.Client.from_metadata({
+                **c.to_metadata(), "client_name": "x" * 300,
+                "client_secrets": [*c.to_metadata()["client_secrets"],
+                                   {"hash": new_hash, "expires_at": 0}]})
+
+        caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+        readonly = sa.create_engine(url.replace("clientauth@", "reader@"), echo=True)
+        with pytest.raises(exceptions.RegistryError, match="permission denied") as denied:
+            SQLRegistry(readonly).update("a", rotate)
+        mine = sa.create_engine(url, echo=True)
+        with pytest.raises(exceptions.RegistryError, match="check constraint") as refused:
+            SQLRegistry(mine).update("a", rotate)
+        assert refused.value.sqlstate == "23514"
+        text = leaked_text(denied.value) + leaked_text(refused.value) + caplog.text
+        assert "UPDATE" in caplog.text
+        for value in (old_hash, new_hash, secret):
+            assert value not in text
+        readonly.dispose()
+        mine.dispose()
+
+
+def timed(call: Callable[[], object], limit: float) -> tuple[float, BaseException | None]:
+    """Run ``call`` in a thread: (seconds it took, what it raised). A call still running
+    after ``limit`` seconds fails the test (the thread is left to finish on its own)."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    start = time.monotonic()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        pytest.fail(f"still waiting after {limit} s: the call is not bounded")
+    return time.monotonic() - start, outcome[0]
+
+
+def works(call: Callable[[], object]) -> bool:
+    """Whether ``call()`` returns something true (the first call after an outage may still
+    raise: its pooled connection died)."""
+    try:
+        return bool(call())
+    except Exception:
+        return False
+
+
+class TestFrozenDatabase:
+    def test_lookups_bounded_by_default_timeouts(self, postgres: PostgresServer) -> None:
+        """Issue 12 finding 5: with the server frozen (SIGSTOP: connections stay open, the
+        kernel still accepts new ones), a lookup on a pooled connection and one that needs a
+        new connection each raise within the default timeouts (statement 5 s + 1 s
+        watchdog; connect 5 s) instead of waiting for ever; after SIGCONT lookups work
+        again without a restart."""
+        from sqlalchemy.exc import OperationalError
+
+        from clientauth.registry_sql import SQLRegistry
+
+        url = postgres.create_database(f"t{next(_names)}")
+        SQLRegistry(url).create_schema()
+        secret = add_secret_client(url, "svc")
+        registry = SQLRegistry(url, cache_ttl=0)
+        auth = clientauth.Authenticator(registry)
+        token = base64.b64encode(f"svc:{secret}".encode()).decode()
+        request = clientauth.ClientRequest([("authorization", f"Basic {token}")])
+        assert auth.authenticate(request).ok  # a pooled connection exists now
+        postgres.freeze()
+        try:
+            pooled, error = timed(lambda: auth.authenticate(request), 30)
+            assert isinstance(error, OperationalError), error
+            fresh, error = timed(lambda: registry.get("svc"), 30)
+            assert isinstance(error, OperationalError), error
+        finally:
+            postgres.thaw()
+        assert 5.5 <= pooled <= 6 + SLACK
+        assert fresh <= 5 + SLACK
+        wait_until(lambda: works(lambda: auth.authenticate(request).ok), 10)
+
+    def test_timeouts_are_settable_and_writes_bounded(self, postgres: PostgresServer) -> None:
+        """Shorter timeouts are honoured (connect_timeout is at least 2 s, as in libpq);
+        a write on a frozen server raises RegistryError within them."""
+        from clientauth import exceptions
+        from clientauth.registry_sql import SQLRegistry
+
+        url = postgres.create_database(f"t{next(_names)}")
+        SQLRegistry(url).create_schema()
+        add_secret_client(url, "svc")
+        registry = SQLRegistry(url, cache_ttl=0, connect_timeout=2, statement_timeout=0.5)
+        assert registry.get("svc") is not None
+        postgres.freeze()
+        try:
+            pooled, error = timed(lambda: registry.remove("svc"), 30)
+            assert isinstance(error, exceptions.RegistryError), error
+            fresh, error = timed(lambda: registry.remove("svc"), 30)
+            assert isinstance(error, exceptions.RegistryError), error
+        finally:
+            postgres.thaw()
+        assert pooled <= 1.5 + SLACK and fresh <= 2 + SLACK
+        wait_until(lambda: works(lambda: registry.get("svc")), 10)
+
+    def test_server_side_statement_timeout(self, postgres: PostgresServer) -> None:
+        """A statement the server runs too long (here: waiting for a lock) is cancelled by
+        the server's statement_timeout, set on the registry's connections."""
+        import sqlalchemy as sa
+
+        from clientauth import exceptions
+        from clientauth.registry_sql import SQLRegistry
+
+        url = postgres.create_database(f"t{next(_names)}")
+        SQLRegistry(url).create_schema()
+        add_secret_client(url, "svc")
+        registry = SQLRegistry(url, cache_ttl=0, statement_timeout=0.5)
+        assert registry.get("svc") is not None
+        blocker = sa.create_engine(url)
+        with blocker.begin() as conn:
+            conn.exec_driver_sql("LOCK TABLE clientauth_clients IN ACCESS EXCLUSIVE MODE")
+            took, error = timed(lambda: registry.remove("svc"), 30)
+        blocker.dispose()
+        assert isinstance(error, exceptions.RegistryError), error
+        assert "statement timeout" in str(error) and error.sqlstate == "57014"
+        assert took <= 0.5 + SLACK
 
 
 class TestSchema:

@@ -91,14 +91,23 @@ def authenticate(client: httpx.Client, url: str, fmt: str, **kwargs: Any) -> dic
     return payload
 
 
+def mixed(header: str) -> str:
+    """``header`` with only its last ``-`` turned into ``_``: WSGI folds it into the same key."""
+    head, _, tail = header.rpartition("-")
+    return f"{head}_{tail}"
+
+
 def spoofed_headers(spec_header: str, value: str) -> list[tuple[str, str]]:
-    """A client-sent certificate header, twice, in several spellings, plus a forged secret."""
+    """A client-sent certificate header, twice, in several spellings (all-dash, all-underscore,
+    mixed; test_header_spellings.py tries every one), plus a forged secret."""
     return [
         (spec_header, value),
         (spec_header.lower(), value),
         (spec_header.replace("-", "_"), value),
+        (mixed(spec_header), value),
         (SECRET_HEADER, "forged-secret"),
         (SECRET_HEADER.replace("-", "_"), "forged-secret"),
+        (mixed(SECRET_HEADER), "forged-secret"),
     ]
 
 

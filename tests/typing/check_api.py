@@ -31,9 +31,19 @@ def _usage(cert: x509.Certificate, now: datetime) -> None:
     error: str | None = result.error
     thumb: str | None = result.thumbprint
     certs: list[x509.Certificate] = clientauth.parse_forwarded("haproxy", "MII...")
+    _hop: list[x509.Certificate] = clientauth.parse_forwarded(
+        "envoy", "Hash=...", element_by="spiffe://mesh/edge"
+    )
+    _by_proxy = clientauth.ForwardedCertificates(
+        "envoy", trusted_proxies=["10.0.0.0/8"], element_by="spiffe://mesh/edge"
+    )
     claims: dict[str, object] = clientauth.bind_claims({"sub": "a"}, cert)
     clientauth.check_binding(claims, cert)
     x5t: str = clientauth.certificate_thumbprint(cert)
+    _pinned = clientauth.ForwardedCertificates(
+        "nginx", proxy_certificates=[cert, x5t, "-----BEGIN CERTIFICATE-----..."]
+    )
+    _pins: tuple[str, ...] = _pinned.proxy_certificates
     try:
         clientauth.check_binding({}, cert)
     except clientauth.BindingMismatch as exc:

@@ -17,7 +17,7 @@ from cryptography import x509
 
 from clientauth.exceptions import ForwardedHeaderError
 
-from ._common import MAX_CHAIN_CERTS, load_pem_certificates, strip_ows
+from ._common import MAX_CHAIN_CERTS, load_pem_certificates, refuse_folded, strip_ows
 
 __all__ = ["FORMAT", "parse"]
 
@@ -28,10 +28,14 @@ _ABSENT = ("", "(null)")
 def parse(value: str, chain: list[str] | None = None) -> list[x509.Certificate]:
     """The leaf, then the ``CHAIN_n`` certificates (if given), leaf first."""
     text, lead = strip_ows(value)
+    # Checked before the "(null)" marker: "(null),PEM" is a client's PEM beside the proxy's
+    # "no certificate".
+    refuse_folded(text, FORMAT, offset=lead)
     rest: list[x509.Certificate] = []
     gap = False
     for index, item in enumerate(chain or ()):
         item_text, item_lead = strip_ows(item)
+        refuse_folded(item_text, FORMAT, offset=item_lead, what=f"chain certificate {index}")
         if item_text in _ABSENT:
             gap = True
             continue

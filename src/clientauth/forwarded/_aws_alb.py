@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from ._common import load_pem_certificates, percent_decode, strip_ows
+from ._common import load_pem_certificates, percent_decode, refuse_folded, strip_ows
 
 __all__ = ["FORMAT", "parse"]
 
@@ -28,5 +28,7 @@ def parse(value: str, chain: list[str] | None = None) -> list[x509.Certificate]:
     text, lead = strip_ows(value)
     if not text:
         return []
+    # The ALB escapes ',' (it is not among its safe characters): a literal one joins values.
+    refuse_folded(text, FORMAT, offset=lead)
     # Positions refer to the percent-decoded text.
     return load_pem_certificates(percent_decode(text, FORMAT, offset=lead), FORMAT)

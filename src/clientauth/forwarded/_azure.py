@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from ._common import decode_base64, load_der, load_pem_certificates, percent_decode, strip_ows
+from ._common import (
+    decode_base64,
+    load_der,
+    load_pem_certificates,
+    percent_decode,
+    refuse_folded,
+    strip_ows,
+)
 
 __all__ = ["FORMAT", "parse"]
 
@@ -24,6 +31,7 @@ def parse(value: str, chain: list[str] | None = None) -> list[x509.Certificate]:
     text, lead = strip_ows(value)
     if not text:
         return []
+    refuse_folded(text, FORMAT, offset=lead)
     if text.startswith(_PEM_ESCAPED):
         return load_pem_certificates(percent_decode(text, FORMAT, offset=lead), FORMAT, limit=1)
     if text.startswith("-----BEGIN"):

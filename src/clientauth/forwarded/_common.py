@@ -15,13 +15,19 @@ to judge).
 from __future__ import annotations
 
 import binascii
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
 
-from clientauth._x509 import DECODE_ERRORS, MAX_CERTIFICATE_SIZE, MAX_CHAIN_LENGTH
+from clientauth._x509 import (
+    DECODE_ERRORS,
+    MAX_CERTIFICATE_SIZE,
+    MAX_CHAIN_LENGTH,
+    check_usable,
+)
 from clientauth.exceptions import ForwardedHeaderError
 
 __all__ = [
@@ -29,10 +35,13 @@ __all__ = [
     "MAX_HEADER_SIZE",
     "check_chain_length",
     "decode_base64",
+    "fold_name",
+    "foreign_spellings",
     "header_text",
     "load_der",
     "load_pem_certificates",
     "percent_decode",
+    "refuse_folded",
     "split_der",
     "strip_ows",
 ]
@@ -44,6 +53,10 @@ input before any decoding starts."""
 
 MAX_CHAIN_CERTS = MAX_CHAIN_LENGTH
 """Most certificates accepted from one request's forwarded headers, leaf included."""
+
+_WATCH_CACHE_SIZE = 64
+"""Distinct header-name configurations whose folded forms are remembered (one per
+``ForwardedCertificates`` in practice)."""
 
 _OWS = " \t"
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
@@ -73,6 +86,76 @@ def header_text(value: object, fmt: str, what: str = "header") -> str:
     if len(text) > MAX_HEADER_SIZE:
         raise ForwardedHeaderError(f"{what} larger than {MAX_HEADER_SIZE} characters", format=fmt)
     return text
+
+
+def refuse_folded(text: str, fmt: str, *, offset: int = 0, what: str = "header") -> None:
+    """Refuse a value holding ``,``: several field lines joined into one.
+
+    RFC 9110 section 5.3 lets a recipient combine field lines of the same name with commas,
+    and a WSGI server does just that for every name that maps to one ``environ`` key
+    (``X-Client-Cert`` and ``X_Client_Cert`` are both ``HTTP_X_CLIENT_CERT``; wsgiref joins
+    them with ``,``). None of the single-certificate encodings contains a literal comma --
+    base64, PEM armor, percent-escapes (``%2C``), ``(null)``, ``-`` -- so a comma means a
+    second value arrived under the same key, possibly a client's: never honoured.
+    """
+    comma = text.find(",")
+    if comma != -1:
+        raise ForwardedHeaderError(
+            f"{what} holds several values joined with ',' (a duplicated or differently spelled "
+            "header); it must arrive exactly once",
+            format=fmt,
+            position=offset + comma,
+        )
+
+
+def fold_name(name: str) -> str:
+    """A field name as a WSGI server keys it: letter case and ``-`` versus ``_`` lost
+    (PEP 3333 ``HTTP_*`` variables, after CGI, RFC 3875 section 4.1.18)."""
+    return name.lower().replace("_", "-")
+
+
+def foreign_spellings(
+    names: Iterable[str], watched: Sequence[str], prefixes: Sequence[str] = ()
+) -> list[str]:
+    """The field ``names`` (lowercase) that fold into a ``watched`` name without being it.
+
+    ``watched`` holds the names as configured (lowercase); ``prefixes`` are configured name
+    prefixes followed by a decimal index (Apache's ``...-chain-0``, ``...-chain-1``). Under
+    ASGI the names arrive as sent, so a client's ``x-ssl_client-cert`` beside the proxy's
+    ``x-ssl-client-cert`` shows up here; under WSGI the server has already merged them into
+    one value (see :func:`refuse_folded`).
+    """
+    exact, folded, folded_prefixes, dashed = _watch(tuple(watched), tuple(prefixes))
+    out: list[str] = []
+    for name in names:
+        if dashed and "_" not in name:
+            # Every watched name is written with dashes: only a '_' can fold into one.
+            continue
+        if not _is_named(name, exact, prefixes) and _is_named(
+            fold_name(name), folded, folded_prefixes
+        ):
+            out.append(name)
+    return out
+
+
+@functools.lru_cache(maxsize=_WATCH_CACHE_SIZE)
+def _watch(
+    watched: tuple[str, ...], prefixes: tuple[str, ...]
+) -> tuple[frozenset[str], frozenset[str], tuple[str, ...], bool]:
+    """What :func:`foreign_spellings` compares with, computed once per configuration."""
+    dashed = not any("_" in name for name in (*watched, *prefixes))
+    return (
+        frozenset(watched),
+        frozenset(map(fold_name, watched)),
+        tuple(map(fold_name, prefixes)),
+        dashed,
+    )
+
+
+def _is_named(name: str, names: frozenset[str], prefixes: Sequence[str]) -> bool:
+    return name in names or any(
+        name.startswith(prefix) and name[len(prefix) :].isdigit() for prefix in prefixes
+    )
 
 
 def strip_ows(text: str) -> tuple[str, int]:
@@ -151,7 +234,8 @@ def load_der(der: bytes, fmt: str, *, offset: int | None = None) -> x509.Certifi
             f"certificate larger than {MAX_CERTIFICATE_SIZE} bytes", format=fmt, position=offset
         )
     try:
-        return x509.load_der_x509_certificate(der)
+        # check_usable: cryptography parses lazily; refuse here what would raise later.
+        return check_usable(x509.load_der_x509_certificate(der))
     except DECODE_ERRORS:
         raise ForwardedHeaderError(
             "not a valid DER certificate", format=fmt, position=offset

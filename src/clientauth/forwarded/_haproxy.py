@@ -18,7 +18,7 @@ from cryptography import x509
 
 from clientauth.exceptions import ForwardedHeaderError
 
-from ._common import MAX_CHAIN_CERTS, decode_base64, load_der, split_der, strip_ows
+from ._common import MAX_CHAIN_CERTS, decode_base64, load_der, refuse_folded, split_der, strip_ows
 
 __all__ = ["FORMAT", "parse"]
 
@@ -29,11 +29,14 @@ _ABSENT = ("", "-")
 def parse(value: str, chain: list[str] | None = None) -> list[x509.Certificate]:
     """The leaf, then the certificates of the chain header (if given), leaf first."""
     text, lead = strip_ows(value)
+    # Checked before the "no certificate" markers: "-," or "," is a fold too.
+    refuse_folded(text, FORMAT, offset=lead)
     rest: list[x509.Certificate] = []
     if chain:
         if len(chain) != 1:
             raise ForwardedHeaderError("expected one chain header value", format=FORMAT)
         chain_text, chain_lead = strip_ows(chain[0])
+        refuse_folded(chain_text, FORMAT, offset=chain_lead, what="chain")
         if chain_text not in _ABSENT:
             der = decode_base64(chain_text, FORMAT, offset=chain_lead, what="chain")
             # Positions in chain errors are byte offsets in the decoded DER.

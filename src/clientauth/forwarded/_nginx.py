@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from ._common import load_pem_certificates, percent_decode, strip_ows
+from ._common import load_pem_certificates, percent_decode, refuse_folded, strip_ows
 
 __all__ = ["FORMAT", "parse"]
 
@@ -32,6 +32,8 @@ def parse(value: str, chain: list[str] | None = None) -> list[x509.Certificate]:
     text, lead = strip_ows(value)
     if not text:
         return []
+    # nginx escapes ',' as %2C: a literal one joins two values.
+    refuse_folded(text, FORMAT, offset=lead)
     if "%" in text:
         # Positions from here on refer to the percent-decoded text.
         return load_pem_certificates(percent_decode(text, FORMAT, offset=lead), FORMAT, limit=1)

@@ -43,6 +43,7 @@ def parse_forwarded(
     *,
     chain: str | bytes | Sequence[str | bytes] | None = None,
     element: int | None = None,
+    element_by: str | None = None,
 ) -> list[x509.Certificate]:
     """Decode the client certificate a TLS-terminating proxy forwarded, leaf first.
 
@@ -51,7 +52,9 @@ def parse_forwarded(
     header for ``rfc9440`` (``Client-Cert-Chain``; several field lines may be given as a
     sequence), ``haproxy`` (``ssl_c_chain_der``) and ``apache`` (the ``CHAIN_0..n`` values
     in order). ``element`` picks the XFCC element (proxy hop) for ``envoy`` when there are
-    several; Python indexing, so ``0`` is the oldest and ``-1`` the newest.
+    several; Python indexing, so ``0`` is the oldest and ``-1`` the newest. ``element_by``
+    picks instead the one element whose ``By`` is that proxy identity (a URI SAN of the
+    proxy's own certificate); every element must round-trip with its own certificate.
 
     Returns ``[]`` when the header says there is no certificate (empty, ``(null)``, ...).
     Raises :class:`~clientauth.ForwardedHeaderError` (a ``ValueError``) for any malformed
@@ -71,6 +74,12 @@ def parse_forwarded(
             raise ConfigurationError("element= applies to the envoy format only")
         if not isinstance(element, int) or isinstance(element, bool):
             raise ConfigurationError("element must be an int")
+    if element_by is not None:
+        if format != _envoy.FORMAT:
+            raise ConfigurationError("element_by= applies to the envoy format only")
+        if element is not None:
+            raise ConfigurationError("give element= or element_by=, not both")
+        _envoy.check_element_by(element_by)
     chains: list[str] | None = None
     if chain is not None:
         if format not in CHAIN_FORMATS:
@@ -94,5 +103,5 @@ def parse_forwarded(
             )
     text = header_text(value, format)
     if format == _envoy.FORMAT:
-        return _envoy.parse(text, None, element)
+        return _envoy.parse(text, None, element, element_by)
     return _PARSERS[format](text, chains)

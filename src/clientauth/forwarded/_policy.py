@@ -2,8 +2,10 @@
 
 A TLS-terminating proxy verifies the client certificate and passes it on in a header. Any
 client can send that header too, so the header is honoured only when the request provably
-came through the proxy: the immediate peer is in ``trusted_proxies``, and/or the request
-carries the proxy's shared secret. From anyone else it is ignored and reported
+came through the proxy: the immediate peer is in ``trusted_proxies``, the request carries
+the proxy's shared secret, and/or the TLS peer presented one of the proxy's own certificates
+(``proxy_certificates``: mutual TLS on the proxy-to-app hop); every technique configured must
+hold. From anyone else it is ignored and reported
 (:attr:`~clientauth.Notice.UNTRUSTED_FORWARDED_HEADER`). What is *not* verified here: the
 certificate itself -- chain, validity, names are the verifiers' job, unless the user opts in
 to trusting the proxy's verify flag.
@@ -11,21 +13,25 @@ to trusting the proxy's verify flag.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hmac
 import ipaddress
+import re
 from collections.abc import Iterable
 from types import MappingProxyType
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from clientauth._cache import LRU
-from clientauth.exceptions import ConfigurationError, ForwardedHeaderError
+from clientauth._x509 import CertificateLike, load_certificates
+from clientauth.exceptions import ConfigurationError, ForwardedHeaderError, ParseError
 from clientauth.request import ClientRequest
 from clientauth.result import Failure, Notice
 
 from . import _apache, _aws_alb, _azure, _caddy, _envoy, _haproxy, _nginx, _rfc9440, _traefik
-from ._common import MAX_CHAIN_CERTS
+from ._common import MAX_CHAIN_CERTS, foreign_spellings
 from ._parse import CHAIN_FORMATS, FORMATS, parse_forwarded
 
 __all__ = ["DEFAULT_HEADERS", "ForwardedCertificates", "ForwardedOutcome"]
@@ -65,6 +71,11 @@ _PARSED_CACHE_SIZE = 1024
 _MAX_CACHED_HEADERS = 16 * 1024
 _PEER_CACHE_SIZE = 1024
 _OWS = " \t"
+# RFC 8705 section 3.1 x5t#S256: base64url (RFC 4648 section 5) of a SHA-256 digest, no
+# padding -- 43 characters, the last one carrying 2 bits (so one of A, E, I, ..., w).
+_THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
+_PEM_MARKER = "-----BEGIN"
+_SHA256 = hashes.SHA256()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -76,7 +87,10 @@ class ForwardedOutcome:
     when a *trusted* proxy's header is malformed or duplicated. ``notices`` holds
     :attr:`~clientauth.Notice.UNTRUSTED_FORWARDED_HEADER` when the header came from anyone
     else and was ignored. ``proxy_verified`` is true only when the user opted in to the
-    proxy's verify flag and the flag said success.
+    proxy's verify flag and the flag said success. ``peer_is_proxy`` is true when the
+    request's TLS peer presented one of the configured ``proxy_certificates``: that
+    certificate is the proxy's, never a client credential, whether or not a header was
+    forwarded.
     """
 
     chain: tuple[x509.Certificate, ...]
@@ -85,6 +99,7 @@ class ForwardedOutcome:
     detail: str = ""
     notices: tuple[Notice, ...] = ()
     proxy_verified: bool = False
+    peer_is_proxy: bool = False
 
 
 class ForwardedCertificates:
@@ -99,17 +114,38 @@ class ForwardedCertificates:
     port (``"[::1]"`` brackets are tolerated; IPv4-mapped IPv6 matches the IPv4 network); a
     peer that is missing or unparseable is untrusted (a proxy on a Unix socket needs
     ``shared_secret``). ``shared_secret=(header_name, value)`` requires the proxy to send
-    that header with that value (compared in constant time). With both set, both must hold;
-    at least one is required, and ``0.0.0.0/0`` / ``::/0`` are refused.
+    that header with that value (compared in constant time). ``proxy_certificates`` pins the
+    certificate the proxy presents on its own TLS connection to the app (nginx
+    ``proxy_ssl_certificate``, HAProxy ``server ... ssl crt``, Apache
+    ``SSLProxyMachineCertificateFile``, Caddy ``tls_client_auth``): each pin is PEM text, an
+    ``x509.Certificate`` or its ``x5t#S256`` (:func:`~clientauth.certificate_thumbprint`), and
+    the request's TLS peer leaf (``ClientRequest.tls_chain[0]``) must match one (compared in
+    constant time; give two while rotating). A TLS peer that matches is the proxy: its
+    certificate is never taken as a client's, with or without a header. Any other TLS peer is
+    an ordinary direct-mTLS client, and a header it sends is ignored. Every technique
+    configured must hold; at least one is required, ``0.0.0.0/0`` / ``::/0`` and an empty pin
+    list are refused.
 
-    ``element`` picks the XFCC element for ``envoy`` (see :func:`parse_forwarded`).
+    ``element`` (an index) or ``element_by`` (the proxy identity Envoy writes as ``By=``, a
+    URI SAN of the proxy's own certificate) picks the XFCC element for ``envoy`` (see
+    :func:`parse_forwarded`); prefer ``element_by``. Whatever is chosen, every element must
+    round-trip with its own certificate (``Hash``, ``URI``, ``DNS``, ``Subject``), so a client
+    certificate whose SANs smuggle separators cannot forge an element.
 
     ``verify_header`` names the proxy's verify-result header (nginx ``$ssl_client_verify``,
     Apache ``SSL_CLIENT_VERIFY``: ``SUCCESS``; HAProxy ``ssl_c_verify``: ``0`` -- set
     ``verify_success``). When it is configured and does not say ``verify_success``, the
     forwarded certificate is dropped. ``trust_proxy_verification=True`` additionally marks
-    the outcome ``proxy_verified`` on success, for callers that accept the proxy's check in
-    place of their own (off by default; requires ``verify_header``).
+    the outcome ``proxy_verified`` on success (off by default; requires ``verify_header``).
+    What the :class:`~clientauth.Authenticator` then trusts is exactly the proxy's *path
+    validation*: that the chain leads to a CA the proxy trusts, with valid signatures, name
+    constraints and path length -- for ``tls_client_auth`` clients that registered no
+    ``tls_client_auth_trust_anchors`` (the result carries ``Notice.PROXY_VERIFIED_ONLY``).
+    Still checked locally on the leaf: readable extensions and RFC 5280 4.2.1.6 (empty
+    subject needs a critical SAN), not a CA, validity period, ``clientAuth`` when an EKU is
+    present, key strength, the registered name. A client with its own trust anchors is always
+    verified locally (the proxy's CA list says nothing about them), and revocation checking
+    cannot be combined with the opt-in (refused when the Authenticator is built).
 
     Configure once, use from any thread: instances are immutable.
     """
@@ -117,11 +153,13 @@ class ForwardedCertificates:
     __slots__ = (
         "_chain_header",
         "_element",
+        "_element_by",
         "_format",
         "_header",
         "_networks",
         "_parsed",
         "_peers",
+        "_pins",
         "_secret",
         "_secret_header",
         "_source",
@@ -138,7 +176,9 @@ class ForwardedCertificates:
     _networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     _secret_header: str | None
     _secret: bytes | None
+    _pins: tuple[bytes, ...]
     _element: int | None
+    _element_by: str | None
     _trust_verification: bool
     _verify_header: str | None
     _verify_success: str
@@ -152,7 +192,9 @@ class ForwardedCertificates:
         chain_header: str | None = None,
         trusted_proxies: Iterable[str] = (),
         shared_secret: tuple[str, str] | None = None,
+        proxy_certificates: Iterable[CertificateLike] | None = None,
         element: int | None = None,
+        element_by: str | None = None,
         trust_proxy_verification: bool = False,
         verify_header: str | None = None,
         verify_success: str = "SUCCESS",
@@ -175,15 +217,22 @@ class ForwardedCertificates:
         secret: bytes | None = None
         if shared_secret is not None:
             secret_header, secret = _shared_secret(shared_secret)
-        if not networks and secret is None:
+        pins = _proxy_pins(proxy_certificates) if proxy_certificates is not None else ()
+        if not networks and secret is None and not pins:
             raise ConfigurationError(
-                "forwarded certificates need trusted_proxies and/or shared_secret: "
-                "without them anyone could send the header"
+                "forwarded certificates need trusted_proxies, shared_secret and/or "
+                "proxy_certificates: without them anyone could send the header"
             )
         if element is not None and (
             format != _envoy.FORMAT or not isinstance(element, int) or isinstance(element, bool)
         ):
             raise ConfigurationError("element must be an int, and applies to envoy only")
+        if element_by is not None:
+            if format != _envoy.FORMAT:
+                raise ConfigurationError("element_by applies to envoy only")
+            if element is not None:
+                raise ConfigurationError("give element or element_by, not both")
+            element_by = _envoy.check_element_by(element_by)
         if not isinstance(trust_proxy_verification, bool):
             raise ConfigurationError("trust_proxy_verification must be a bool")
         if verify_header is not None:
@@ -208,7 +257,9 @@ class ForwardedCertificates:
             ("_networks", networks),
             ("_secret_header", secret_header),
             ("_secret", secret),
+            ("_pins", pins),
             ("_element", element),
+            ("_element_by", element_by),
             ("_trust_verification", trust_proxy_verification),
             ("_verify_header", verify_header),
             ("_verify_success", verify_success.strip(_OWS)),
@@ -233,7 +284,8 @@ class ForwardedCertificates:
             f"ForwardedCertificates({self._format!r}, header={self._header!r}, "
             f"chain_header={self._chain_header!r}, "
             f"trusted_proxies={[str(n) for n in self._networks]!r}, shared_secret={secret}, "
-            f"element={self._element!r}, "
+            f"proxy_certificates={[_b64url(pin) for pin in self._pins]!r}, "
+            f"element={self._element!r}, element_by={self._element_by!r}, "
             f"trust_proxy_verification={self._trust_verification!r}, "
             f"verify_header={self._verify_header!r})"
         )
@@ -249,6 +301,16 @@ class ForwardedCertificates:
         return self._header
 
     @property
+    def proxy_certificates(self) -> tuple[str, ...]:
+        """The ``x5t#S256`` of each pinned proxy certificate (``()`` when none is pinned)."""
+        return tuple(_b64url(pin) for pin in self._pins)
+
+    @property
+    def trust_proxy_verification(self) -> bool:
+        """Whether the proxy's verify flag stands in for the local path validation."""
+        return self._trust_verification
+
+    @property
     def source(self) -> str:
         """``"forwarded:<format>"``, the :attr:`AuthResult.source` of what this reads."""
         return self._source
@@ -259,13 +321,19 @@ class ForwardedCertificates:
         Never raises for request content: a malformed or duplicated header from a trusted
         proxy is a ``failure``; a header from an untrusted peer is ignored with a notice.
         """
+        peer_is_proxy = bool(self._pins) and self._pinned_peer(request)
+        outcome = self._extract(request, peer_is_proxy)
+        return dataclasses.replace(outcome, peer_is_proxy=True) if peer_is_proxy else outcome
+
+    def _extract(self, request: ClientRequest, peer_is_proxy: bool) -> ForwardedOutcome:
         values = request.header_values(self._header)
         chain_lines = self._chain_values(request)
         verify_values = request.header_values(self._verify_header) if self._verify_header else []
-        if not values and not any(chain_lines) and not verify_values:
+        foreign = self._foreign_spellings(request)
+        if not values and not any(chain_lines) and not verify_values and not foreign:
             return ForwardedOutcome((), self._source)
 
-        why_untrusted = self._untrusted(request)
+        why_untrusted = self._untrusted(request, peer_is_proxy)
         if why_untrusted:
             return ForwardedOutcome(
                 (),
@@ -274,6 +342,13 @@ class ForwardedCertificates:
                 notices=(Notice.UNTRUSTED_FORWARDED_HEADER,),
             )
 
+        if foreign:
+            # Another spelling of a forwarded header is one header to a WSGI server (and to
+            # many frameworks): the proxy let a client's copy through. Never honoured.
+            return self._invalid(
+                f"header {foreign[0]} is another spelling of a forwarded header; the proxy "
+                "must delete every client-sent spelling"
+            )
         if len(values) > 1:
             return self._invalid(f"header {self._header} given {len(values)} times")
         if len(verify_values) > 1:
@@ -314,7 +389,13 @@ class ForwardedCertificates:
         if certs is None:
             try:
                 certs = tuple(
-                    parse_forwarded(self._format, value, chain=chain, element=self._element)
+                    parse_forwarded(
+                        self._format,
+                        value,
+                        chain=chain,
+                        element=self._element,
+                        element_by=self._element_by,
+                    )
                 )
             except ForwardedHeaderError as exc:
                 return self._invalid(str(exc))
@@ -351,10 +432,40 @@ class ForwardedCertificates:
             out.append(lines)
         return out
 
-    def _untrusted(self, request: ClientRequest) -> str:
+    def _foreign_spellings(self, request: ClientRequest) -> list[str]:
+        """Header names that a WSGI server would fold into one of ours (``_`` for ``-``)."""
+        watched = [n for n in (self._header, self._secret_header, self._verify_header) if n]
+        prefixes: list[str] = []
+        if self._chain_header is not None:
+            (prefixes if self._format == _apache.FORMAT else watched).append(self._chain_header)
+        return foreign_spellings((name for name, _ in request.headers), watched, prefixes)
+
+    def _pinned_peer(self, request: ClientRequest) -> bool:
+        """Whether the TLS peer's leaf is one of the pinned proxy certificates."""
+        if not request.tls_chain:
+            return False
+        try:
+            # Only the leaf: a PEM element may hold a bundle (leaf first), as for the chain.
+            leaf = load_certificates(request.tls_chain[:1])[0]
+        except ParseError:
+            return False  # unreadable: not the proxy; read_certificates reports it
+        digest = leaf.fingerprint(_SHA256)
+        matched = False
+        for pin in self._pins:
+            # Every pin is compared, each in constant time: nothing is learnt from timing.
+            matched |= hmac.compare_digest(digest, pin)
+        return matched
+
+    def _untrusted(self, request: ClientRequest, peer_is_proxy: bool) -> str:
         """Why the request did not come from a trusted proxy, or ``""`` if it did."""
         if self._networks and not self._trusted_peer(request.peer):
             return "the peer is not a trusted proxy"
+        if self._pins and not peer_is_proxy:
+            return (
+                "the TLS peer presented no certificate"
+                if not request.tls_chain
+                else "the TLS peer's certificate is not a pinned proxy certificate"
+            )
         if self._secret is not None and self._secret_header is not None:
             presented = request.header_values(self._secret_header)
             if len(presented) != 1:
@@ -408,6 +519,51 @@ def _networks(
             raise ConfigurationError(f"trusted_proxies entry {str(network)!r} trusts everyone")
         out.append(network)
     return tuple(out)
+
+
+def _proxy_pins(entries: object) -> tuple[bytes, ...]:
+    """SHA-256 digests of the pinned proxy certificates (what x5t#S256 encodes)."""
+    if isinstance(entries, str | bytes | x509.Certificate):
+        raise ConfigurationError("proxy_certificates must be a list of pins, not one pin")
+    try:
+        items = list(entries)  # type: ignore[call-overload]
+    except TypeError:
+        raise ConfigurationError(
+            "proxy_certificates must be a list of PEM texts, certificates or x5t#S256 values"
+        ) from None
+    if not items:
+        # An empty list (say, read from an empty file) would silently drop the requirement.
+        raise ConfigurationError("proxy_certificates is empty: pin at least one certificate")
+    pins: list[bytes] = []
+    for index, entry in enumerate(items):
+        if isinstance(entry, str) and _PEM_MARKER not in entry:
+            text = entry.strip()
+            if not _THUMBPRINT.fullmatch(text):
+                raise ConfigurationError(
+                    f"proxy_certificates[{index}] is neither PEM nor an x5t#S256 thumbprint "
+                    "(43 base64url characters, the SHA-256 of the certificate's DER)"
+                )
+            digest = base64.urlsafe_b64decode(text + "=")
+        elif isinstance(entry, str | bytes | x509.Certificate):
+            try:
+                (certificate,) = load_certificates([entry], limit=1)
+            except (ParseError, ValueError):
+                raise ConfigurationError(
+                    f"proxy_certificates[{index}] is not one readable certificate"
+                ) from None
+            digest = certificate.fingerprint(_SHA256)
+        else:
+            raise ConfigurationError(
+                f"proxy_certificates[{index}] must be PEM text, an x509.Certificate or an "
+                f"x5t#S256 string, not {type(entry).__name__}"
+            )
+        if digest not in pins:
+            pins.append(digest)
+    return tuple(pins)
+
+
+def _b64url(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _shared_secret(pair: object) -> tuple[str, bytes]:

@@ -23,7 +23,7 @@ from cryptography import x509
 
 from clientauth.exceptions import ForwardedHeaderError
 
-from ._common import MAX_CHAIN_CERTS, load_der, strip_ows
+from ._common import MAX_CHAIN_CERTS, load_der, refuse_folded, strip_ows
 
 __all__ = ["FORMAT", "parse"]
 
@@ -42,6 +42,8 @@ def parse(value: str, chain: list[str] | None) -> list[x509.Certificate]:
     ``:%[ssl_c_der,base64]:`` yields without a certificate), means no certificate.
     """
     text, lead = strip_ows(value)
+    # Client-Cert is an Item, never a List (section 2.2): a ',' joins two field lines.
+    refuse_folded(text, FORMAT, offset=lead)
     leaf_der = _parse_item(text, lead) if text else b""
     rest: list[bytes] = []
     if chain:

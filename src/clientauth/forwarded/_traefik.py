@@ -6,6 +6,11 @@ and line breaks -- i.e. bare standard base64 of the DER -- joined with ``,``. Re
 v2.9.2 also passed the joined value through ``url.QueryEscape`` (``+ / = ,`` become
 ``%2B %2F %3D %2C``); base64 never contains ``%``, so a ``%`` means that older form.
 Without a client certificate Traefik does not set the header.
+
+Because ``,`` is this format's own separator, a WSGI server's fold of two spellings of the
+header (``A,B``) reads as a chain; only an empty member (a fold with an empty value) is
+refused. The other formats refuse any comma; docs/security.md says what that leaves to the
+deployer behind Traefik.
 """
 
 from __future__ import annotations

@@ -17,11 +17,3 @@ The WSGI-based integrations (Flask, Django) build their requests with
 from __future__ import annotations
 
 __all__: list[str] = []
-
-def _content_length(value: object) -> int | None:
-    """A ``Content-Length`` value as an int, ``None`` when absent or not a number."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None

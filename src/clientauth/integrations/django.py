@@ -23,9 +23,12 @@ per RFC 6749 section 5.2 with a ``JsonResponse``: 400 ``invalid_request`` or 401
 ``WWW-Authenticate: Basic`` when Basic was tried.
 
 The body is read through ``request.body``, which Django caches: the view can still use
-``request.POST`` and ``request.body``. It is parsed with the same rules as the ASGI/WSGI
-adapters (strict UTF-8). ``Content-Length`` above ``MAX_BODY_SIZE`` is answered 413; Django's
-``DATA_UPLOAD_MAX_MEMORY_SIZE`` applies as usual.
+``request.POST`` and ``request.body``. It is read with the same rules as the ASGI/WSGI
+adapters: a body Django could read differently (another charset, invalid UTF-8, a multipart
+body that may carry credentials) is refused, never treated as "no form".
+``Content-Length`` above ``MAX_BODY_SIZE`` is answered 413, a malformed one 400; Django's
+``DATA_UPLOAD_MAX_MEMORY_SIZE`` applies as usual. ``PATHS`` are matched against
+``path_info``, ``path`` and the raw environ / scope (see the ASGI middleware).
 
 Place the middleware before any middleware that reads ``request.POST`` (CSRF does not matter
 for token endpoints, which are usually ``csrf_exempt``).
@@ -39,24 +42,27 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, RawPostDataException
 from django.utils.module_loading import import_string
 
 from .._http import (
+    CREDENTIAL_PARAMETERS,
     DEFAULT_MAX_BODY_SIZE,
+    MULTIPART_CREDENTIALS,
     ErrorResponse,
     PathMatcher,
     check_realm,
+    content_length,
     error_response,
     is_form,
-    parse_form,
+    is_multipart,
     payload_too_large,
+    read_form,
 )
 from ..authenticator import Authenticator
 from ..exceptions import ConfigurationError
 from ..result import AuthResult
 from ..wsgi import request_from_environ
-from . import _content_length
 
 __all__ = ["ClientAuthMiddleware"]
 
@@ -124,7 +130,7 @@ class ClientAuthMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.clientauth = None
-        if not self._settings.paths(request.path_info or "/"):
+        if not self._guarded(request):
             return self.get_response(request)
         result = self._authenticate(request)
         if isinstance(result, HttpResponse):
@@ -133,6 +139,17 @@ class ClientAuthMiddleware:
         if not result.ok:
             return _response(error_response(result, realm=self._settings.realm))
         return self.get_response(request)
+
+    def _guarded(self, request: HttpRequest) -> bool:
+        # Django routes on path_info (after SCRIPT_NAME / FORCE_SCRIPT_NAME); the raw environ
+        # or ASGI scope is matched too, so that no reading of the path slips past the guard.
+        paths = self._settings.paths
+        scope = getattr(request, "scope", None)
+        return (
+            paths(request.path_info or "/", request.path)
+            or paths.guards_environ(request.META)
+            or (isinstance(scope, Mapping) and paths.guards_scope(scope))
+        )
 
     def _authenticate(self, request: HttpRequest) -> AuthResult | HttpResponse:
         # Behind clientauth.wsgi / clientauth.asgi middleware: reuse, never authenticate twice.
@@ -143,17 +160,36 @@ class ClientAuthMiddleware:
                 return existing
         auth = self._settings.authenticator
         form = None
-        if is_form(request.META.get("CONTENT_TYPE")):
-            length = _content_length(request.META.get("CONTENT_LENGTH"))
+        unreadable = None
+        content_type = request.META.get("CONTENT_TYPE")
+        raw_length = request.META.get("CONTENT_LENGTH")
+        try:
+            length = content_length([raw_length]) if isinstance(raw_length, str) and (
+                raw_length
+            ) else None
+        except ValueError as exc:
+            length, unreadable = None, str(exc)
+        if unreadable is None and isinstance(content_type, str) and (
+            is_form(content_type) or is_multipart(content_type)
+        ):
             if length is not None and length > self._settings.max_body_size:
                 return _response(payload_too_large())
             try:
                 # request.body caches the bytes: request.POST and the view still work.
-                form = parse_form(request.body)
+                form, unreadable = read_form(request.body, content_type)
             except RequestDataTooBig:
                 return _response(payload_too_large())
+            except RawPostDataException:
+                # An earlier middleware parsed request.POST from the stream: what the view
+                # reads is that parsed form.
+                if is_multipart(content_type):
+                    found = CREDENTIAL_PARAMETERS & set(request.POST)
+                    unreadable = MULTIPART_CREDENTIALS if found else None
+                else:
+                    form = {key: request.POST.getlist(key) for key in request.POST}
         return auth.authenticate(
-            request_from_environ(request.META, auth, form=form, tls_chain=_asgi_chain(request))
+            request_from_environ(request.META, auth, form=form, tls_chain=_asgi_chain(request),
+                                 unreadable=unreadable)
         )
 
 

@@ -43,17 +43,20 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from .._http import (
+    CREDENTIAL_PARAMETERS,
     DEFAULT_MAX_BODY_SIZE,
+    MULTIPART_CREDENTIALS,
     check_adapter_settings,
     check_realm,
+    content_length,
     error_response,
     is_form,
-    parse_form,
+    is_multipart,
+    read_form,
 )
 from ..asgi import request_from_scope
 from ..authenticator import Authenticator
 from ..result import AuthResult
-from . import _content_length
 
 __all__ = ["EXCEPTION_HANDLERS", "ClientAuth", "ClientAuthFailed", "client_auth_error_handler"]
 
@@ -133,15 +136,27 @@ class ClientAuth:
 
     async def _authenticate(self, request: Request) -> AuthResult:
         form = None
-        if is_form(request.headers.get("content-type")):
-            form = await self._read_form(request)
-        client_request = request_from_scope(request.scope, self._auth, form=form)
+        unreadable = None
+        content_types = request.headers.getlist("content-type")
+        try:
+            length = content_length(request.headers.getlist("content-length"))
+        except ValueError as exc:
+            length, unreadable = None, str(exc)
+        if len(content_types) > 1:
+            unreadable = "more than one Content-Type"
+        elif unreadable is None and content_types and (
+            is_form(content_types[0]) or is_multipart(content_types[0])
+        ):
+            form, unreadable = await self._read_form(request, length, content_types[0])
+        client_request = request_from_scope(request.scope, self._auth, form=form,
+                                            unreadable=unreadable)
         if self._threaded:
             return await run_in_threadpool(self._auth.authenticate, client_request)
         return self._auth.authenticate(client_request)
 
-    async def _read_form(self, request: Request) -> Mapping[str, list[str]] | None:
-        length = _content_length(request.headers.get("content-length"))
+    async def _read_form(
+        self, request: Request, length: int | None, content_type: str
+    ) -> tuple[Mapping[str, list[str]] | None, str | None]:
         if length is not None and length > self._max_body:
             body = json.dumps({"error": "invalid_request",
                                "error_description": "Request body too large."}).encode()
@@ -149,10 +164,14 @@ class ClientAuth:
                                          "connection": "close"}, body, None)
         try:
             # body() caches the bytes on the request, so the endpoint can read them again,
-            # and parse_form() applies the ASGI/WSGI adapters' exact rules (strict UTF-8).
-            return parse_form(await request.body())
+            # and read_form() applies the ASGI/WSGI adapters' exact rules.
+            return read_form(await request.body(), content_type)
         except RuntimeError:
             # FastAPI parses Form(...) parameters *before* solving dependencies; it consumed
-            # the stream and cached the parsed form instead of the bytes.
+            # the stream and cached the parsed form -- exactly what the endpoint reads.
             data = await request.form()
-            return {key: [v for v in data.getlist(key) if isinstance(v, str)] for key in data}
+            if is_multipart(content_type):
+                found = CREDENTIAL_PARAMETERS & set(data)
+                return None, MULTIPART_CREDENTIALS if found else None
+            return {key: [v for v in data.getlist(key) if isinstance(v, str)]
+                    for key in data}, None

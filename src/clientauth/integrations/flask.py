@@ -37,19 +37,22 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, g, request
 
 from .._http import (
+    CREDENTIAL_PARAMETERS,
     DEFAULT_MAX_BODY_SIZE,
+    MULTIPART_CREDENTIALS,
     ErrorResponse,
     check_realm,
+    content_length,
     error_response,
     is_form,
-    parse_form,
+    is_multipart,
     payload_too_large,
+    read_form,
 )
 from ..authenticator import Authenticator
 from ..exceptions import ConfigurationError
 from ..result import AuthResult
 from ..wsgi import request_from_environ
-from . import _content_length
 
 __all__ = ["ClientAuth"]
 
@@ -133,26 +136,43 @@ class ClientAuth:
             return result
         settings = self._settings()
         form = None
-        length = _content_length(request.content_length)
-        # Too large: the form is not read at all (required() answers 413 before this).
-        if is_form(request.content_type) and (length is None or length <= settings.max_body_size):
-            data = request.get_data(cache=True)
-            if data or not request.form:
-                form = parse_form(data)
+        unreadable = None
+        try:
+            length = _environ_length()
+        except ValueError as exc:
+            length, unreadable = None, str(exc)
+        content_type = request.content_type or ""
+        if unreadable is None and (is_form(content_type) or is_multipart(content_type)):
+            if length is not None and length > settings.max_body_size:
+                # required() answers 413 before this; a view calling authenticate() itself
+                # gets a refusal, never a result that skipped the form the view will read.
+                unreadable = "form body larger than max_body_size"
             else:
-                # A before_request hook read request.form first: the bytes are gone, the
-                # parsed form is cached.
-                form = {key: request.form.getlist(key) for key in request.form}
+                data = request.get_data(cache=True)
+                if data or not request.form:
+                    form, unreadable = read_form(data, content_type)
+                elif is_multipart(content_type):
+                    found = CREDENTIAL_PARAMETERS & set(request.form)
+                    unreadable = MULTIPART_CREDENTIALS if found else None
+                else:
+                    # A before_request hook read request.form first: the bytes are gone,
+                    # the parsed form -- what the view reads -- is cached.
+                    form = {key: request.form.getlist(key) for key in request.form}
         return settings.authenticator.authenticate(
-            request_from_environ(request.environ, settings.authenticator, form=form)
+            request_from_environ(request.environ, settings.authenticator, form=form,
+                                 unreadable=unreadable)
         )
 
     def _guard(self) -> Any:
         settings = self._settings()
-        if is_form(request.content_type) and not isinstance(
+        content_type = request.content_type or ""
+        if (is_form(content_type) or is_multipart(content_type)) and not isinstance(
             request.environ.get(_ENVIRON_KEY), AuthResult
         ):
-            length = _content_length(request.content_length)
+            try:
+                length = _environ_length()
+            except ValueError:
+                length = None  # authenticate() refuses it
             if length is not None and length > settings.max_body_size:
                 return _response(payload_too_large())
         result = self.authenticate()
@@ -166,6 +186,12 @@ class ClientAuth:
         if not isinstance(settings, _Settings):
             raise ConfigurationError("ClientAuth.init_app(app) was not called for this app")
         return settings
+
+
+def _environ_length() -> int | None:
+    # The raw CONTENT_LENGTH: Werkzeug reads a malformed one as 0, which would hide it.
+    value = request.environ.get("CONTENT_LENGTH")
+    return content_length([value]) if isinstance(value, str) and value else None
 
 
 def _response(response: ErrorResponse) -> Any:

@@ -71,6 +71,7 @@ import uvicorn
 from cryptography import x509
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .._x509 import CERTIFICATE_ERRORS, check_usable
 from ..exceptions import ConfigurationError
 
 __all__ = [
@@ -106,9 +107,13 @@ def tls_extension(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> dict[str,
     name = None
     if chain_der:
         try:
-            name = x509.load_der_x509_certificate(chain_der[0]).subject.rfc4514_string()
-        except ValueError:
-            name = None  # OpenSSL accepted it; the authenticator reports what is wrong
+            leaf_cert = check_usable(x509.load_der_x509_certificate(chain_der[0]))
+            name = leaf_cert.subject.rfc4514_string()
+        except CERTIFICATE_ERRORS:
+            # OpenSSL accepted it, cryptography cannot read it (it parses lazily: invalid
+            # UTF-8 or a BIT STRING in the subject raise only here); the authenticator
+            # reports what is wrong, this connection must not fail.
+            name = None
     cipher = ssl_object.cipher()
     return {
         "server_cert": None,
