@@ -1,7 +1,7 @@
 """Direct RFC 8705 mutual TLS with uvicorn -- no proxy: the client certificate reaches the app.
 
     python examples/direct_mtls_uvicorn.py           # self-check: start uvicorn with TLS on
-                                                     # 127.0.0.1, one httpx request with a
+                                                     # 127.0.0.1, one request with a
                                                      # client certificate, stop; exit 0
     python examples/direct_mtls_uvicorn.py --serve   # serve on https://127.0.0.1:8443 and
                                                      # print the curl command to try
@@ -11,11 +11,13 @@ for 127.0.0.1, a client root CA, one ``tls_client_auth`` client (``CN=payments``
 pinned ``self_signed_tls_client_auth`` client. The TLS layer only lets in certificates that
 chain to a file of accepted certificates (``ssl_ca_certs``): the client root *and* every
 pinned self-signed certificate go into it (Python's ssl has no verify callback; see
-``clientauth.servers.uvicorn``).
+``clientauth.servers.uvicorn``). Needs ``pip install 'clientauth[uvicorn]'``; the self-check's
+client is the standard library's ``http.client``.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import ssl
@@ -27,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -121,10 +122,17 @@ def build(directory: Path) -> tuple[Any, dict[str, Any]]:
     return app, settings
 
 
-def client_for(directory: Path, stem: str) -> httpx.Client:
+def get(directory: Path, stem: str, port: int, path: str) -> tuple[int, dict[str, Any]]:
+    """GET ``path`` presenting the certificate ``stem``: (status, JSON body)."""
     context = ssl.create_default_context(cafile=str(directory / "server-ca.pem"))
     context.load_cert_chain(str(directory / f"{stem}.pem"), str(directory / f"{stem}.key"))
-    return httpx.Client(verify=context, timeout=10.0)
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
 
 
 def self_test() -> None:
@@ -144,13 +152,12 @@ def self_test() -> None:
                 time.sleep(0.02)
             port = server.servers[0].sockets[0].getsockname()[1]
             for stem, expected in (("payments", "payments"), ("device", "device-42")):
-                with client_for(directory, stem) as http:
-                    r = http.get(f"https://127.0.0.1:{port}/whoami")
-                assert r.status_code == 200, r.text
-                assert r.json()["client_id"] == expected, r.text
-                assert r.json()["source"] == "tls", r.text
-                print(f"direct mTLS: {stem} certificate -> {r.json()['client_id']} "
-                      f"({r.json()['method']})")
+                status, body = get(directory, stem, port, "/whoami")
+                assert status == 200, body
+                assert body["client_id"] == expected, body
+                assert body["source"] == "tls", body
+                print(f"direct mTLS: {stem} certificate -> {body['client_id']} "
+                      f"({body['method']})")
         finally:
             server.should_exit = True
             thread.join(10)

@@ -4,7 +4,8 @@
     python examples/django_app.py --serve    # runserver on http://127.0.0.1:8000
 
 In a real project the settings below go into ``settings.py`` and ``AUTHENTICATOR`` names a
-module of yours, e.g. ``"myproject.auth.build_authenticator"``. Needs ``pip install django``.
+module of yours, e.g. ``"myproject.auth.build_authenticator"``. Needs
+``pip install 'clientauth[django]'``.
 """
 
 from __future__ import annotations

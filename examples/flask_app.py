@@ -4,7 +4,7 @@
     python examples/flask_app.py --serve    # serve on http://127.0.0.1:5000
 
 ``--serve`` prints a freshly generated secret and a curl command to try. Needs
-``pip install flask``.
+``pip install 'clientauth[flask]'``.
 """
 
 from __future__ import annotations

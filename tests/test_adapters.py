@@ -159,11 +159,12 @@ class TestFailures:
         assert (a.status_code, a.json()) == (b.status_code, b.json())
         assert "nobody" not in a.text
 
-    def test_form_failure_401_without_challenge(self, client: Any) -> None:
-        """A failed form credential is 401 invalid_client without a Basic challenge."""
+    def test_form_failure_401_with_challenge(self, client: Any) -> None:
+        """A failed form credential is 401 invalid_client, and (RFC 9110 15.5.2: every 401)
+        still carries the Basic challenge (issue 16 finding 5)."""
         r = client.post("/token", data={"client_id": "post", "client_secret": "nope"})
         assert r.status_code == 401
-        assert "www-authenticate" not in r.headers
+        assert r.headers["www-authenticate"] == 'Basic realm="clientauth"'
 
     def test_malformed_is_400(self, client: Any) -> None:
         """Malformed credentials -> 400 invalid_request."""

@@ -136,3 +136,51 @@ class TestLogging:
                 "a.authenticate(clientauth.ClientRequest())")
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert proc.returncode == 0 and proc.stderr == ""
+
+
+class TestIgnoredForwardedHeader:
+    """Issue 16 finding 4: a forwarded certificate header sent by an untrusted peer (a
+    spoofing attempt) is named in ``detail`` and in the audit log line, so it never reads as
+    a client that simply sent no certificate."""
+
+    @pytest.fixture
+    def auth(self, registry: clientauth.MemoryRegistry) -> Authenticator:
+        forwarded = clientauth.ForwardedCertificates("nginx", trusted_proxies=["127.0.0.1/32"])
+        return Authenticator(registry, forwarded=forwarded, now=clock(NOW))
+
+    def spoofed(self, form: dict[str, str] | None) -> ClientRequest:
+        return ClientRequest([("x-ssl-client-cert", "-----BEGIN%20CERTIFICATE-----")],
+                             form=form, peer="203.0.113.9")
+
+    @pytest.mark.parametrize("form", [{"client_id": "mtls"}, None], ids=["client_id", "none"])
+    def test_detail_and_log_line_name_the_header(
+        self, auth: Authenticator, form: dict[str, str] | None, caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        """detail and the WARNING line both say which header was ignored and why; the
+        response body (fixed phrases) does not."""
+        with caplog.at_level(logging.INFO, logger="clientauth.audit"):
+            result = auth.authenticate(self.spoofed(form))
+        assert not result.ok
+        assert clientauth.Notice.UNTRUSTED_FORWARDED_HEADER in result.notices
+        assert "x-ssl-client-cert" in result.detail
+        assert "ignored" in result.detail and "not a trusted proxy" in result.detail
+        [record] = caplog.records
+        message = record.getMessage()
+        assert "x-ssl-client-cert" in message and "ignored" in message
+        assert record.clientauth_detail == result.detail  # type: ignore[attr-defined]
+
+    def test_plain_missing_certificate_unchanged(self, auth: Authenticator) -> None:
+        """Without a forwarded header the detail says only that no certificate came."""
+        result = auth.authenticate(ClientRequest(form={"client_id": "mtls"}, peer="203.0.113.9"))
+        assert result.failure is clientauth.Failure.MISSING_CERTIFICATE
+        assert "ignored" not in result.detail
+        assert "forwarded" not in result.detail
+
+    def test_log_line_escapes_control_characters(self) -> None:
+        """A detail quoted in the log line cannot forge a second line."""
+        event = AuditEvent(event="authentication", time=NOW, ok=False, client_id=None,
+                           method=None, failure="unknown_client", error="invalid_client",
+                           thumbprint=None, source="form", peer=None, expires_at=None,
+                           detail="no client 'x'\nclientauth.audit forged line")
+        assert "\n" not in event.message()
+        assert "\\n" in event.message()

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 import clientauth
 from certs import issue, name
@@ -526,3 +527,74 @@ def snapshot(registry: str) -> object:
             return (conn.execute("SELECT * FROM clientauth_clients ORDER BY client_id").fetchall(),
                     conn.execute("SELECT * FROM clientauth_client_names ORDER BY 1, 2").fetchall())
     return Path(registry).read_bytes()
+
+
+def stored(registry: str, client_id: str) -> clientauth.Client:
+    """The client as the registry holds it, read with the library."""
+    if registry.startswith("sqlite"):
+        from clientauth.registry_sql import SQLRegistry
+
+        found = SQLRegistry(registry, cache_ttl=0).get(client_id)
+    else:
+        from clientauth.registry_file import FileRegistry
+
+        found = FileRegistry(registry, reload_interval=0).get(client_id)
+    assert found is not None
+    return found
+
+
+def as_cert(text: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(text.encode())
+
+
+class TestLibraryParity:
+    """Issue 12 finding 9: the CLI is a shell over the library's lifecycle operations; the
+    same operation through either gives the same client (Client compares by content)."""
+
+    def test_pin_unpin_revoke_same_as_library(self, registry: str, tmp_path: Path) -> None:
+        """pin-cert (with and without --replace), unpin-cert and revoke-secret leave
+        exactly the client the Client methods compute."""
+        first, second, third = certificate("p-a"), certificate("p-b"), certificate("p-c")
+        for n, pem in (("a", first), ("b", second), ("c", third)):
+            (tmp_path / f"{n}.pem").write_text(pem)
+        call("add", "dev", "--registry", registry, "--method", "self_signed_tls_client_auth",
+             "--cert", str(tmp_path / "a.pem"))
+        Change = Callable[[clientauth.Client], clientauth.Client]
+        steps: list[tuple[list[str], Change]] = [
+            (["pin-cert", "--cert", str(tmp_path / "b.pem")],
+             lambda c: c.pin_certificate(as_cert(second))),
+            (["unpin-cert", "--cert", str(tmp_path / "a.pem")],
+             lambda c: c.unpin_certificate(as_cert(first))),
+            (["pin-cert", "--replace", "--cert", str(tmp_path / "c.pem")],
+             lambda c: c.pin_certificate(as_cert(third), replace=True)),
+        ]
+        for argv, operation in steps:
+            expected = operation(stored(registry, "dev"))
+            code, _, err = call(argv[0], "dev", "--registry", registry, *argv[1:])
+            assert code == 0, err
+            assert stored(registry, "dev") == expected
+
+        assert call("add", "svc", "--registry", registry)[0] == 0
+        code, _, _ = call("rotate-secret", "svc", "--registry", registry, "--keep-old-for", "1h")
+        assert code == 0
+        before = stored(registry, "svc")
+        label = before.secret_labels()[0]
+        expected = before.revoke_secrets(label=label)
+        assert call("revoke-secret", "svc", "--registry", registry, "--label", label)[0] == 0
+        assert stored(registry, "svc") == expected
+
+    def test_rotate_same_rules_as_library(self, registry: str) -> None:
+        """rotate-secret keeps the old secret until now + --keep-old-for, appends the new
+        one last, and stores exactly what Client.rotate_secret gives for that secret."""
+        call("add", "svc", "--registry", registry)
+        before = stored(registry, "svc")
+        start = datetime.now(UTC).replace(microsecond=0)
+        code, out, _ = call("rotate-secret", "svc", "--registry", registry,
+                            "--keep-old-for", "2h", "--json")
+        assert code == 0
+        after = stored(registry, "svc")
+        new = after.secrets[-1]
+        assert new.label == json.loads(out)["label"]
+        issued = datetime.fromtimestamp(int(new.created_at), UTC)  # type: ignore[call-overload]
+        assert start <= issued <= datetime.now(UTC)
+        assert after == before.rotate_secret(new, keep_old_for=timedelta(hours=2), now=issued)

@@ -16,13 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.py"))
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+# Blocks marked "<!-- run: NAME -->" run in a scratch directory, in order with the page's
+# shell steps, in tests/test_docs_steps.py; here they would run without the files they read.
+_STEPS = re.compile(r"^<!-- run: [\w-]+ -->\n```python\n.*?^```", re.S | re.M)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_code_blocks_run(page: Path) -> None:
     """Each ```python block of the page executes without error."""
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
-    for i, block in enumerate(_BLOCK.findall(page.read_text())):
+    for i, block in enumerate(_BLOCK.findall(_STEPS.sub("", page.read_text()))):
         try:
             exec(compile(block, f"{page.name}[block {i}]", "exec"), namespace)
         except Exception as exc:

@@ -22,6 +22,7 @@ import clientauth
 from certs import NOW, Clock, Issued, new_key, self_signed
 from clientauth import ConfigurationError, FetchError
 from clientauth.jwks import DEFAULT_JWKS_MAX_SIZE, MAX_JWKS_SIZE_LIMIT, JwksFetcher
+from misbehaving import MisbehavingServer, drip_body, drip_headers, ok, stall
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -230,24 +231,55 @@ class TestCache:
         assert server.requests == 2
 
     def test_concurrent_callers_share_one_fetch(self, server, make_fetcher, certs) -> None:
-        """No thundering herd: many threads asking at once cause one request."""
+        """No thundering herd, and nobody queues behind a fetch: of many threads asking at
+        once with a cold cache, one fetches (one request) and the others fail at once with a
+        reason instead of waiting for it."""
         server.body = key_set(certs[0])
-        server.delay = 0.3
+        server.delay = 0.5
         fetcher = make_fetcher()
         results: list[frozenset[str]] = []
+        errors: list[tuple[str, float]] = []
         barrier = threading.Barrier(8)
 
         def ask() -> None:
             barrier.wait()
-            results.append(fetcher.thumbprints(server.url()))
+            start = time.monotonic()
+            try:
+                results.append(fetcher.thumbprints(server.url()))
+            except FetchError as exc:
+                errors.append((str(exc), time.monotonic() - start))
 
         threads = [threading.Thread(target=ask) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(10)
-        assert results == [frozenset({thumb(certs[0])})] * 8
+        assert results == [frozenset({thumb(certs[0])})]
+        assert len(errors) == 7
+        assert all("being fetched for another request" in e and t < 0.3 for e, t in errors)
         assert server.requests == 1
+        # The fetch completed: everyone is served from the cache now.
+        assert fetcher.thumbprints(server.url()) == {thumb(certs[0])}
+        assert server.requests == 1
+
+    def test_callers_served_stale_set_during_refetch(
+        self, server, make_fetcher, clock, certs
+    ) -> None:
+        """While a slow refetch is in progress, other callers get the still-usable set at
+        once."""
+        server.body = key_set(certs[0])
+        fetcher = make_fetcher()
+        assert fetcher.thumbprints(server.url()) == {thumb(certs[0])}
+        clock.advance(minutes=11)  # past ttl, within stale_grace
+        server.delay = 1.0
+        slow = threading.Thread(target=lambda: fetcher.thumbprints(server.url()))
+        slow.start()
+        while server.requests < 2:
+            time.sleep(0.01)
+        start = time.monotonic()
+        assert fetcher.thumbprints(server.url()) == {thumb(certs[0])}
+        assert time.monotonic() - start < 0.2
+        slow.join(5)
 
 
 class TestRefresh:
@@ -401,7 +433,7 @@ class TestErrors:
         """https to a server that speaks plain HTTP fails the TLS handshake: FetchError."""
         url = server.url().replace("http://", "https://")
         with pytest.raises(FetchError):
-            JwksFetcher(now=clock, timeout=2.0).thumbprints(url)
+            JwksFetcher(now=clock, timeout=2.0, **ALLOW_LOOPBACK).thumbprints(url)
 
 
 class TestStaleOnError:
@@ -533,3 +565,82 @@ class TestSettings:
         fetcher = JwksFetcher(now=clock, allow_http=True, opener=opener)
         assert fetcher.thumbprints(server.url()) == {thumb(certs[0])}
         assert calls == [server.url()]
+
+
+class TestMisbehavingHosts:
+    """Issue 13: a slow or internal key-set host cannot stall the server (findings 2, 9)."""
+
+    @pytest.fixture
+    def bad(self) -> Iterator[MisbehavingServer]:
+        srv = MisbehavingServer()
+        yield srv
+        srv.close()
+
+    @pytest.mark.parametrize("where", ["headers", "body"])
+    def test_slow_host_costs_one_deadline(
+        self, bad: MisbehavingServer, make_fetcher, certs, where: str
+    ) -> None:
+        """A host dripping its status line and headers (or its body) one byte every 50 ms is
+        cut off at the one overall deadline (1 s), not after the whole answer (~15 s)."""
+        body = key_set(certs[0])
+        bad.routes["/jwks.json"] = (
+            drip_headers(body, 0.05) if where == "headers" else drip_body(body, 0.05)
+        )
+        start = time.monotonic()
+        with pytest.raises(FetchError, match="jwks_uri"):
+            make_fetcher(timeout=1.0).thumbprints(bad.url("/jwks.json"))
+        assert time.monotonic() - start < 1.6
+
+    def test_slow_host_does_not_hold_other_callers(
+        self, bad: MisbehavingServer, make_fetcher, certs
+    ) -> None:
+        """While one thread waits on a stalled host, every other caller for that URI is
+        answered at once (no lock held across the fetch that others wait on)."""
+        bad.routes["/jwks.json"] = stall(3.0)
+        fetcher = make_fetcher(timeout=2.0)
+        failures: list[FetchError] = []
+
+        def first_caller() -> None:
+            try:
+                fetcher.thumbprints(bad.url("/jwks.json"))
+            except FetchError as exc:
+                failures.append(exc)
+
+        first = threading.Thread(target=first_caller)
+        first.start()
+        while bad.total < 1:
+            time.sleep(0.01)
+        longest = 0.0
+        for _ in range(8):
+            start = time.monotonic()
+            with pytest.raises(FetchError):
+                fetcher.refresh(bad.url("/jwks.json"))
+            with pytest.raises(FetchError):
+                fetcher.thumbprints(bad.url("/jwks.json"))
+            longest = max(longest, time.monotonic() - start)
+        first.join(5)
+        assert len(failures) == 1 and "timeout" in str(failures[0])
+        assert longest < 0.3
+        assert bad.total == 1
+
+    def test_loopback_refused_by_default(self, bad: MisbehavingServer, clock, certs) -> None:
+        """A jwks_uri resolving to 127.0.0.1 is not fetched unless the operator allows it."""
+        bad.routes["/jwks.json"] = ok(key_set(certs[0]))
+        with pytest.raises(FetchError, match="address policy"):
+            JwksFetcher(now=clock, allow_http=True).thumbprints(bad.url("/jwks.json"))
+        assert bad.total == 0
+
+    def test_metadata_address_refused(self, clock) -> None:
+        """The cloud metadata service (169.254.169.254) is never contacted."""
+        start = time.monotonic()
+        with pytest.raises(FetchError, match="link-local"):
+            JwksFetcher(now=clock, allow_http=True, timeout=2.0).thumbprints(
+                "http://169.254.169.254/latest/meta-data/iam"
+            )
+        assert time.monotonic() - start < 0.5
+
+    def test_allow_addresses_setting(self) -> None:
+        """allow_addresses is validated at construction and shown in the repr."""
+        with pytest.raises(ConfigurationError):
+            JwksFetcher(allow_addresses=["nope"])
+        assert "127.0.0.1/32" in repr(JwksFetcher(allow_addresses=["127.0.0.1"]))

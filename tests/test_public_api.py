@@ -43,3 +43,10 @@ def test_exceptions_share_one_root() -> None:
 def test_version() -> None:
     """__version__ comes from the package."""
     assert clientauth.__version__.count(".") >= 1
+
+
+def test_registry_errors_exported() -> None:
+    """Issue 12 finding 6: the registry errors an application may catch are public, and the
+    lookup failure is a RegistryError (so one except clause covers reads and writes)."""
+    assert {"RegistryError", "RegistryUnavailable"} <= set(clientauth.__all__)
+    assert issubclass(clientauth.RegistryUnavailable, clientauth.RegistryError)

@@ -3,6 +3,7 @@ locked writes that lose nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -327,3 +328,36 @@ class TestSettings:
         """repr shows the path and the count, never a hash."""
         text = repr(FileRegistry(path))
         assert "clients.json" in text and "$sha256$" not in text
+
+
+class TestClientValue:
+    def test_add_plain_constructed_client(self, path: Path) -> None:
+        """Issue 12 finding 9: a Client built with its plain constructor is written with its
+        full metadata (it used to be written as {}, after which every write failed)."""
+        pinned = self_signed("dev")
+        thumbprint = clientauth.certificate_thumbprint(pinned.cert)
+        registry = FileRegistry(path, reload_interval=0)
+        registry.add(clientauth.Client(
+            "dev", clientauth.AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH,
+            pinned_thumbprints=frozenset({thumbprint}),
+        ))
+        stored = json.loads(path.read_text())["clients"][-1]
+        assert stored == {"client_id": "dev",
+                          "token_endpoint_auth_method": "self_signed_tls_client_auth",
+                          "tls_client_certificate_thumbprints": [thumbprint]}
+        registry.add(clientauth.Client.from_metadata(entry("later")))
+        assert [c.client_id for c in FileRegistry(path)] == ["a", "dev", "later"]
+        assert [c.client_id for c in FileRegistry(path).find_by_certificate(pinned.cert)] == [
+            "dev"]
+
+    def test_update_with_replaced_secrets_stores_them(self, path: Path) -> None:
+        """update() with dataclasses.replace(client, secrets=...) writes the new secrets."""
+        fresh = clientauth.Client.from_metadata(entry("a", client_secret_hash=NEW_HASH))
+        FileRegistry(path).update("a", lambda c: dataclasses.replace(c, secrets=fresh.secrets))
+        stored = FileRegistry(path).get("a")
+        assert stored is not None
+        assert json.dumps(stored.to_metadata()).count(NEW_HASH) == 1
+        assert HASH not in json.dumps(stored.to_metadata())
+
+
+NEW_HASH = clientauth.hash_secret(clientauth.generate_secret())

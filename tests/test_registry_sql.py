@@ -5,6 +5,7 @@ The same code against a real PostgreSQL server: tests/integration/test_postgres.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -498,3 +499,43 @@ class TestSettings:
         engine_url = "postgresql+psycopg://u:hunter2@127.0.0.1/db"
         pytest.importorskip("psycopg")
         assert "hunter2" not in repr(SQLRegistry(engine_url))
+
+
+class TestClientValue:
+    def test_update_with_replaced_secrets_stores_them(self, url: str) -> None:
+        """Issue 12 finding 9: update(cid, lambda c: dataclasses.replace(c, secrets=...))
+        stores the new secrets (it used to write the old ones back, silently): another
+        process accepts the new secret and refuses the old one."""
+        new_secret = clientauth.generate_secret()
+        fresh = Client.from_metadata({"client_id": "svc",
+                                      "client_secret_hash": clientauth.hash_secret(new_secret)})
+        SQLRegistry(url).add(client("svc", client_name="billing"))
+        written = SQLRegistry(url).update(
+            "svc", lambda c: dataclasses.replace(c, secrets=fresh.secrets)
+        )
+        assert written is not None
+        elsewhere = SQLRegistry(url, cache_ttl=0)
+        auth = clientauth.Authenticator(elsewhere)
+        assert auth.authenticate(basic("svc", new_secret)).ok
+        assert auth.authenticate(basic("svc", SECRET)).failure == "bad_secret"
+        stored = elsewhere.get("svc")
+        assert stored == written and stored is not None
+        assert stored.to_metadata()["client_name"] == "billing"
+
+    def test_lifecycle_operations_through_update(self, url: str, clock: Clock) -> None:
+        """The library's lifecycle operations (rotate, revoke, pin) are what update()
+        applies; the index follows a pin."""
+        registry = SQLRegistry(url, cache_ttl=0)
+        registry.add(client("svc"))
+        secret, entry = clientauth.StoredSecret.issue(now=clock())
+        rotated = registry.update("svc", lambda c: c.rotate_secret(
+            entry, keep_old_for=timedelta(0), now=clock()))
+        assert rotated is not None and rotated.secrets == (entry,)
+        assert clientauth.Authenticator(registry).authenticate(basic("svc", secret)).ok
+        dev, other = self_signed("dev"), self_signed("other")
+        registry.add(Client.from_metadata({
+            "client_id": "dev", "token_endpoint_auth_method": "self_signed_tls_client_auth",
+            "tls_client_certificates": [dev.pem]}))
+        registry.update("dev", lambda c: c.pin_certificate(other.cert, replace=True))
+        assert registry.find_by_certificate(dev.cert) == ()
+        assert [c.client_id for c in registry.find_by_certificate(other.cert)] == ["dev"]

@@ -12,11 +12,14 @@ Everything is relative to the *real* clock: OpenSSL stamps thisUpdate with the c
 from __future__ import annotations
 
 import http.server
+import inspect
 import os
 import socket
 import subprocess
 import tempfile
 import threading
+import time
+import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,12 +33,37 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import clientauth
 from certs import Issued, issue, name
+from clientauth import revocation as revocation_module
 from clientauth.exceptions import ConfigurationError
 from clientauth.pki import PKIVerifier
 from clientauth.result import Failure
 from clientauth.revocation import RevocationChecker, RevocationState
+from misbehaving import (
+    MisbehavingServer,
+    drip_body,
+    drip_headers,
+    huge,
+    ocsp_responder,
+    ok,
+    redirect,
+    stall,
+)
 
 REAL_NOW = datetime.now(UTC).replace(microsecond=0)
+
+# The services below listen on 127.0.0.1, which the fetch address policy refuses unless the
+# operator allows it. Looked up rather than passed blindly so that the regression tests of
+# this module can also be run against code that predates the policy (and fail there).
+_ALLOW_LOOPBACK: dict[str, Any] = (
+    {"allow_addresses": ["127.0.0.1"]}
+    if "allow_addresses" in inspect.signature(RevocationChecker).parameters
+    else {}
+)
+
+
+def Checker(*args: Any, **kwargs: Any) -> RevocationChecker:
+    """A RevocationChecker allowed to fetch from 127.0.0.1."""
+    return RevocationChecker(*args, **{**_ALLOW_LOOPBACK, **kwargs})
 
 
 def _clock() -> Any:
@@ -227,7 +255,7 @@ class TestFetched:
 
     def test_good_via_ocsp(self, lab: RevocationLab) -> None:
         """A certificate the live OCSP responder reports good authenticates."""
-        check = lab.verifier(RevocationChecker("hard-fail")).verify(
+        check = lab.verifier(Checker("hard-fail")).verify(
             lab.path(lab.good), _client("good"))
         assert check.ok, check.detail
         assert check.detail == ""
@@ -235,7 +263,7 @@ class TestFetched:
     def test_good_via_fetched_crl(self, lab: RevocationLab) -> None:
         """A certificate absent from the fetched openssl CRL authenticates, and the status
         carries the CRL's nextUpdate so a cached decision cannot outlive it."""
-        status = RevocationChecker("hard-fail").check(
+        status = Checker("hard-fail").check(
             lab.path(lab.good_crl_only), datetime.now(UTC)
         )
         assert status.state is RevocationState.GOOD, status.detail
@@ -243,14 +271,14 @@ class TestFetched:
 
     def test_revoked_via_ocsp(self, lab: RevocationLab) -> None:
         """A certificate the OCSP responder reports revoked fails with REVOKED."""
-        check = lab.verifier(RevocationChecker("soft-fail")).verify(
+        check = lab.verifier(Checker("soft-fail")).verify(
             lab.path(lab.revoked_ocsp), _client("revoked-ocsp"))
         assert check.failure is Failure.REVOKED
         assert "OCSP" in check.detail
 
     def test_revoked_via_fetched_crl(self, lab: RevocationLab) -> None:
         """A certificate listed on the CRL at its distribution point fails with REVOKED."""
-        check = lab.verifier(RevocationChecker("soft-fail")).verify(
+        check = lab.verifier(Checker("soft-fail")).verify(
             lab.path(lab.revoked_crl), _client("revoked-crl"))
         assert check.failure is Failure.REVOKED
         assert "CRL" in check.detail
@@ -258,21 +286,21 @@ class TestFetched:
     def test_responder_down_soft_fail_passes(self, lab: RevocationLab) -> None:
         """soft-fail: an unreachable responder leaves the status unknown, which is accepted
         and said in the detail."""
-        check = lab.verifier(RevocationChecker("soft-fail", timeout=2)).verify(
+        check = lab.verifier(Checker("soft-fail", timeout=2)).verify(
             lab.path(lab.responder_down), _client("responder-down"))
         assert check.ok
         assert "unknown" in check.detail
 
     def test_responder_down_hard_fail_fails(self, lab: RevocationLab) -> None:
         """hard-fail: the same unreachable responder fails with REVOCATION_UNKNOWN."""
-        check = lab.verifier(RevocationChecker("hard-fail", timeout=2)).verify(
+        check = lab.verifier(Checker("hard-fail", timeout=2)).verify(
             lab.path(lab.responder_down), _client("responder-down"))
         assert check.failure is Failure.REVOCATION_UNKNOWN
 
     def test_undeclared_is_good(self, lab: RevocationLab) -> None:
         """A certificate naming no CRL or OCSP location has nothing to check, even in
         hard-fail mode (pyhanko-certvalidator's hard-fail semantics)."""
-        status = RevocationChecker("hard-fail").check(lab.path(lab.plain), datetime.now(UTC))
+        status = Checker("hard-fail").check(lab.path(lab.plain), datetime.now(UTC))
         assert status.good
 
 
@@ -285,7 +313,7 @@ class TestSupplied:
                       next_update=REAL_NOW + timedelta(days=1))
         path = tmp_path / "ca.crl"
         path.write_bytes(crl.public_bytes(Encoding.PEM))
-        checker = RevocationChecker("hard-fail", crls=[path], fetch=False)
+        checker = Checker("hard-fail", crls=[path], fetch=False)
         check = lab.verifier(checker).verify(lab.path(lab.revoked_listed),
                                              _client("revoked-listed"))
         assert check.failure is Failure.REVOKED
@@ -293,7 +321,7 @@ class TestSupplied:
     def test_openssl_crl_as_bytes(self, lab: RevocationLab) -> None:
         """The openssl-generated CRL supplied as DER bytes revokes what it lists."""
         der = (lab.dir / "crl.der").read_bytes()
-        checker = RevocationChecker("hard-fail", crls=[der], fetch=False)
+        checker = Checker("hard-fail", crls=[der], fetch=False)
         assert checker.check(lab.path(lab.revoked_crl), datetime.now(UTC)).revoked
         assert checker.check(lab.path(lab.good_crl_only), datetime.now(UTC)).good
 
@@ -301,7 +329,7 @@ class TestSupplied:
         """A certificate absent from a supplied x509.CertificateRevocationList is good."""
         crl = lab.crl([lab.revoked_listed], this_update=REAL_NOW - timedelta(hours=1),
                       next_update=REAL_NOW + timedelta(days=1))
-        checker = RevocationChecker("hard-fail", crls=[crl], fetch=False)
+        checker = Checker("hard-fail", crls=[crl], fetch=False)
         assert checker.check(lab.path(lab.plain), datetime.now(UTC)).good
 
     def test_expired_crl_is_unknown(self, lab: RevocationLab) -> None:
@@ -309,18 +337,18 @@ class TestSupplied:
         hard-fail refuses and soft-fail accepts with a note."""
         crl = lab.crl([], this_update=REAL_NOW - timedelta(days=3),
                       next_update=REAL_NOW - timedelta(days=2))
-        hard = RevocationChecker("hard-fail", crls=[crl], fetch=False)
+        hard = Checker("hard-fail", crls=[crl], fetch=False)
         assert hard.check(lab.path(lab.good_crl_only), datetime.now(UTC)).unknown
         check = lab.verifier(hard).verify(lab.path(lab.good_crl_only), _client("good-crl"))
         assert check.failure is Failure.REVOCATION_UNKNOWN
-        soft = RevocationChecker("soft-fail", crls=[crl], fetch=False)
+        soft = Checker("soft-fail", crls=[crl], fetch=False)
         check = lab.verifier(soft).verify(lab.path(lab.good_crl_only), _client("good-crl"))
         assert check.ok
         assert "soft-fail" in check.detail
 
     def test_off_checks_nothing(self, lab: RevocationLab) -> None:
         """mode="off": even a revoked certificate passes; nothing is fetched."""
-        check = lab.verifier(RevocationChecker("off")).verify(
+        check = lab.verifier(Checker("off")).verify(
             lab.path(lab.revoked_ocsp), _client("revoked-ocsp"))
         assert check.ok
 
@@ -380,7 +408,7 @@ class TestConfiguration:
 
         crl = lab.crl([lab.revoked_listed], this_update=REAL_NOW - timedelta(hours=1),
                       next_update=REAL_NOW + timedelta(days=1))
-        checker = RevocationChecker("hard-fail", crls=[crl], fetch=False)
+        checker = Checker("hard-fail", crls=[crl], fetch=False)
 
         async def inside() -> bool:
             return checker.check(lab.path(lab.revoked_listed), datetime.now(UTC)).revoked
@@ -390,3 +418,261 @@ class TestConfiguration:
     def test_environment_is_clean(self) -> None:
         """The no_proxy fixture applies (guards the live-service tests above)."""
         assert os.environ.get("NO_PROXY") == "127.0.0.1"
+
+
+# -- issue 13: hostile and slow revocation hosts -------------------------------------------------
+
+
+class HostileLab:
+    """A CA whose leaves point their CRL and OCSP URLs at a MisbehavingServer on 127.0.0.1;
+    CRLs and OCSP answers are signed by the CA key with cryptography (no openssl)."""
+
+    def __init__(self, server: MisbehavingServer) -> None:
+        self.server = server
+        self.valid = {"not_before": REAL_NOW - timedelta(days=1),
+                      "not_after": REAL_NOW + timedelta(days=30)}
+        self.ca = issue(name("Hostile Test CA"), ca=True, **self.valid)
+
+    def leaf(self, cn: str, *, crl: list[str] = (), ocsp: str | None = None  # type: ignore[assignment]
+             ) -> Issued:
+        extra: list[tuple[x509.ExtensionType, bool]] = []
+        if crl:
+            # One distribution point per URL, as some CAs publish (RFC 5280 4.2.1.13).
+            extra.append((x509.CRLDistributionPoints([
+                x509.DistributionPoint([x509.UniformResourceIdentifier(self.server.url(p))],
+                                       None, None, None) for p in crl]), False))
+        return issue(name(cn), issuer=self.ca, extra=extra,
+                     ocsp_url=self.server.url(ocsp) if ocsp else None, **self.valid)
+
+    def crl_der(self, revoked: list[Issued]) -> bytes:
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.ca.cert.subject)
+            .last_update(datetime.now(UTC) - timedelta(hours=1))
+            .next_update(datetime.now(UTC) + timedelta(days=1))
+            .add_extension(x509.CRLNumber(1), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.ca.key.public_key()),
+                critical=False,
+            )
+        )
+        for item in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(item.cert.serial_number)
+                .revocation_date(datetime.now(UTC) - timedelta(hours=1))
+                .build()
+            )
+        return builder.sign(self.ca.key, hashes.SHA256()).public_bytes(Encoding.DER)
+
+    def responder(self, revoked: list[Issued] = ()) -> Any:  # type: ignore[assignment]
+        return ocsp_responder(self.ca, [r.cert.serial_number for r in revoked],
+                              now=lambda: datetime.now(UTC))
+
+    def path(self, leaf: Issued) -> list[x509.Certificate]:
+        return [leaf.cert, self.ca.cert]
+
+    def verifier(self, checker: RevocationChecker, now: Any = None) -> PKIVerifier:
+        return PKIVerifier([self.ca.cert], now=now or _clock(), revocation=checker)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileLab]:
+    server = MisbehavingServer()
+    try:
+        yield HostileLab(server)
+    finally:
+        server.close()
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    start = time.monotonic()
+    value = fn()
+    return value, time.monotonic() - start
+
+
+class TestHostileHosts:
+    """Issue 13, findings 1, 3, 4 and 9: every fetch is bounded, whatever the host does."""
+
+    @pytest.mark.parametrize("where", ["crl-body", "ocsp-headers"])
+    def test_dripping_host_costs_one_deadline(self, hostile: HostileLab, where: str) -> None:
+        """Finding 1: a host dripping one byte every 50 ms (each read well within the
+        timeout) is cut off at the check's one deadline (1 s), not after ~15 s."""
+        if where == "crl-body":
+            leaf = hostile.leaf("drip-crl", crl=["/crl"])
+            hostile.server.routes["/crl"] = drip_body(hostile.crl_der([]), 0.05)
+        else:
+            leaf = hostile.leaf("drip-ocsp", ocsp="/ocsp")
+            hostile.server.routes["/ocsp"] = drip_headers(b"\x30\x03\x0a\x01\x00", 0.05)
+        check, elapsed = _timed(lambda: hostile.verifier(Checker("soft-fail", timeout=1)).verify(
+            hostile.path(leaf), _client(leaf.cert.subject.rfc4514_string()[3:])))
+        assert elapsed < 1.6
+        assert check.ok
+        assert "unknown" in check.detail
+        assert "timeout" in check.detail
+
+    def test_huge_crl_refused_with_bounded_memory(self, hostile: HostileLab) -> None:
+        """Finding 3: a 256 MiB CRL body (no Content-Length) is refused at the 64 MiB cap of
+        supplied CRL files; peak memory stays near the cap instead of the whole body."""
+        leaf = hostile.leaf("huge-crl", crl=["/crl"])
+        hostile.server.routes["/crl"] = huge(256 * 1024 * 1024, announce=False)
+        tracemalloc.start()
+        try:
+            status = Checker("hard-fail", timeout=20).check(hostile.path(leaf), datetime.now(UTC))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 100 * 1024 * 1024
+        assert status.unknown
+        assert "larger than" in status.detail
+
+    def test_announced_huge_crl_refused_before_reading(self, hostile: HostileLab) -> None:
+        """Finding 3: an announced oversize CRL is refused without reading the body."""
+        leaf = hostile.leaf("huge-announced", crl=["/crl"])
+        hostile.server.routes["/crl"] = huge(256 * 1024 * 1024, announce=True)
+        status, elapsed = _timed(lambda: Checker("hard-fail", timeout=20).check(
+            hostile.path(leaf), datetime.now(UTC)))
+        assert status.unknown
+        assert "larger than" in status.detail
+        assert elapsed < 1.0
+
+    def test_at_most_two_requests_per_certificate(self, hostile: HostileLab) -> None:
+        """Finding 4: a leaf naming an OCSP responder and ten distribution points costs at
+        most two requests, whatever fails."""
+        paths = [f"/crl{i}" for i in range(10)]
+        leaf = hostile.leaf("many-urls", crl=paths, ocsp="/ocsp")  # every route answers 404
+        status = Checker("soft-fail", timeout=5).check(hostile.path(leaf), datetime.now(UTC))
+        assert status.unknown
+        assert hostile.server.total <= 2
+        assert "at most 2 requests per certificate" in status.detail
+
+    def test_redirect_not_followed(self, hostile: HostileLab) -> None:
+        """Finding 4: a distribution point that redirects elsewhere is not followed."""
+        leaf = hostile.leaf("redirected", crl=["/crl"])
+        hostile.server.routes["/crl"] = redirect(hostile.server.url("/elsewhere.crl"))
+        hostile.server.routes["/elsewhere.crl"] = ok(hostile.crl_der([]))
+        status = Checker("hard-fail", timeout=5).check(hostile.path(leaf), datetime.now(UTC))
+        assert status.unknown
+        assert "redirect refused" in status.detail
+        assert hostile.server.hits["/elsewhere.crl"] == 0
+
+    def test_loopback_urls_refused_by_default(self, hostile: HostileLab) -> None:
+        """Finding 9: URLs from certificates may not reach 127.0.0.1 unless allowed."""
+        leaf = hostile.leaf("internal", crl=["/crl"], ocsp="/ocsp")
+        hostile.server.routes["/crl"] = ok(hostile.crl_der([]))
+        hostile.server.routes["/ocsp"] = hostile.responder()
+        status = RevocationChecker("hard-fail", timeout=5).check(
+            hostile.path(leaf), datetime.now(UTC))
+        assert status.unknown
+        assert "address policy" in status.detail
+        assert hostile.server.total == 0
+
+    def test_metadata_address_never_contacted(self, hostile: HostileLab) -> None:
+        """Finding 9: an OCSP URL at 169.254.169.254 is refused without connecting."""
+        leaf = issue(name("metadata"), issuer=hostile.ca,
+                     ocsp_url="http://169.254.169.254/latest/meta-data/", **hostile.valid)
+        status, elapsed = _timed(lambda: RevocationChecker("hard-fail", timeout=5).check(
+            hostile.path(leaf), datetime.now(UTC)))
+        assert status.unknown
+        assert "link-local" in status.detail
+        assert elapsed < 1.0
+
+    def test_slow_host_costs_one_deadline_per_retry_period(self, hostile: HostileLab) -> None:
+        """A slow host costs one deadline per retry period, not one per request: of eight
+        concurrent checks one fetches, the others answer at once; later checks reuse the
+        failure until FETCH_RETRY_AFTER has passed."""
+        leaf = hostile.leaf("slow", crl=["/crl"])
+        hostile.server.routes["/crl"] = stall(5.0)
+        checker = Checker("soft-fail", timeout=1)
+        times: list[float] = []
+        lock = threading.Lock()
+        barrier = threading.Barrier(8)
+
+        def one() -> None:
+            barrier.wait()
+            status, elapsed = _timed(lambda: checker.check(hostile.path(leaf), datetime.now(UTC)))
+            assert status.unknown
+            with lock:
+                times.append(elapsed)
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert len(times) == 8
+        assert sorted(times)[-2] < 0.5  # only one of the eight waited for the host
+        assert max(times) < 1.6
+        status, elapsed = _timed(lambda: checker.check(hostile.path(leaf), datetime.now(UTC)))
+        assert elapsed < 0.5
+        assert "retried after" in status.detail
+        assert hostile.server.hits["/crl"] == 1
+
+
+class TestConservativeAnswers:
+    """Issue 13, findings 5-7: soft-fail is visible, short-lived, and revoked always wins."""
+
+    def test_soft_fail_acceptance_is_visible(self, hostile: HostileLab) -> None:
+        """Finding 5: a certificate accepted with status unknown carries the
+        revocation_unknown notice and a detail on the result, and in the audit event."""
+        leaf = hostile.leaf("unknown-status", ocsp="/ocsp")  # the route answers 404
+        events: list[Any] = []
+        auth = clientauth.Authenticator(
+            clientauth.load_clients([{
+                "client_id": "unknown-status", "token_endpoint_auth_method": "tls_client_auth",
+                "tls_client_auth_subject_dn": "CN=unknown-status"}]),
+            trust_anchors=[hostile.ca.cert], revocation=Checker("soft-fail", timeout=2),
+            now=_clock(), audit=events.append,
+        )
+        result = auth.authenticate(clientauth.ClientRequest(
+            [], form={"client_id": "unknown-status"}, tls_chain=hostile.path(leaf)))
+        assert result.ok
+        assert "revocation_unknown" in [str(n) for n in result.notices]
+        assert "unknown" in result.detail and "HTTP status 404" in result.detail
+        assert events and "revocation_unknown" in events[-1].notices
+        assert "revocation_unknown" in events[-1].as_dict()["notices"]
+
+    def test_unknown_not_cached_like_good(self, hostile: HostileLab,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+        """Finding 6: a soft-fail acceptance is re-examined within UNKNOWN_RECHECK_AFTER
+        (30 s), so a responder that comes back and says revoked is heeded long before the
+        5-minute verified-chain TTL."""
+        monkeypatch.setattr(revocation_module, "FETCH_RETRY_AFTER", 0.0, raising=False)
+        leaf = hostile.leaf("comes-back", ocsp="/ocsp")  # 404 first: unknown
+        offset = [timedelta(0)]
+        verifier = hostile.verifier(Checker("soft-fail", timeout=2),
+                                    now=lambda: datetime.now(UTC) + offset[0])
+        client = _client("comes-back")
+        assert verifier.verify(hostile.path(leaf), client).ok
+        hostile.server.routes["/ocsp"] = hostile.responder(revoked=[leaf])
+        offset[0] = timedelta(seconds=31)
+        check = verifier.verify(hostile.path(leaf), client)
+        assert check.failure is Failure.REVOKED
+
+    def test_revoked_crl_beats_good_ocsp(self, hostile: HostileLab) -> None:
+        """Finding 7: the responder says good, the CRL at the distribution point lists the
+        certificate: revoked."""
+        leaf = hostile.leaf("split-verdict", crl=["/crl"], ocsp="/ocsp")
+        hostile.server.routes["/ocsp"] = hostile.responder()
+        hostile.server.routes["/crl"] = ok(hostile.crl_der([leaf]))
+        status = Checker("soft-fail", timeout=5).check(hostile.path(leaf), datetime.now(UTC))
+        assert status.revoked, status.detail
+        assert "CRL" in status.detail
+
+    def test_supplied_crl_always_consulted(self, hostile: HostileLab) -> None:
+        """Finding 7: an operator-supplied CRL that lists the certificate wins over a live
+        OCSP "good"."""
+        leaf = hostile.leaf("supplied-wins", ocsp="/ocsp")
+        hostile.server.routes["/ocsp"] = hostile.responder()
+        checker = Checker("soft-fail", timeout=5, crls=[hostile.crl_der([leaf])])
+        status = checker.check(hostile.path(leaf), datetime.now(UTC))
+        assert status.revoked, status.detail
+
+    def test_good_needs_no_revoked_source(self, hostile: HostileLab) -> None:
+        """Both sources reachable and good: good, from both."""
+        leaf = hostile.leaf("both-good", crl=["/crl"], ocsp="/ocsp")
+        hostile.server.routes["/ocsp"] = hostile.responder()
+        hostile.server.routes["/crl"] = ok(hostile.crl_der([]))
+        status = Checker("hard-fail", timeout=5).check(hostile.path(leaf), datetime.now(UTC))
+        assert status.good, status.detail
+        assert hostile.server.total == 2

@@ -34,6 +34,8 @@ from .exceptions import (
     ForwardedHeaderError,
     InvalidToken,
     ParseError,
+    RegistryError,
+    RegistryUnavailable,
 )
 from .forwarded import ForwardedCertificates, ForwardedOutcome, parse_forwarded
 from .jwks import JwksFetcher
@@ -79,6 +81,8 @@ __all__ = [
     "PKIVerifier",
     "ParseError",
     "PinnedVerifier",
+    "RegistryError",
+    "RegistryUnavailable",
     "RevocationChecker",
     "RevocationMode",
     "StoredSecret",

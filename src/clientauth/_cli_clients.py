@@ -24,7 +24,7 @@ import os
 import re
 import secrets as _stdlib_secrets
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TextIO
 
@@ -34,19 +34,15 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ._clock import system_now
 from ._terminal import terminal_lines
 from ._x509 import certificate_thumbprint, load_certificate
-from .clients import Client
-from .exceptions import ClientAuthError, ClientMetadataError, ConfigurationError, ParseError
+from .clients import MAX_SECRETS_PER_CLIENT, Client, StoredSecret, parse_moment
+from .exceptions import ClientAuthError, ConfigurationError, ParseError
 from .names import NAME_FIELDS
 from .result import AuthMethod
-from .secret import generate_secret, hash_secret, parse_secret_hash
 
 __all__ = ["MAX_DURATION", "MAX_SECRETS_PER_CLIENT", "REGISTRY_ENV", "register"]
 
 REGISTRY_ENV = "CLIENTAUTH_REGISTRY"
 """Environment variable naming the registry when ``--registry`` is not given."""
-
-MAX_SECRETS_PER_CLIENT = 16
-"""Most secrets one client may hold: every request checks each of them (no early exit)."""
 
 MAX_DURATION = timedelta(days=3650)
 """Longest expiry accepted by ``--keep-old-for`` / ``--expires-in``."""
@@ -57,7 +53,6 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _DURATION = re.compile(r"^(\d{1,9})([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SECRET_FIELDS = ("client_secret_hash", "client_secret_expires_at", "client_secrets")
-_PIN_FIELDS = ("tls_client_certificates", "tls_client_certificate_thumbprints")
 
 
 class _Store(Protocol):
@@ -259,10 +254,12 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
     if args.expires_in is not None and not uses_secret:
         raise ParseError(f"--expires-in applies to secret methods, not {method_name}")
     if uses_secret and not any(f in document for f in ("client_secret_hash", "client_secrets")):
-        secret = generate_secret()
-        if args.expires_in is not None:
-            expires_at = _epoch(now + _duration(args.expires_in, "--expires-in"))
-        document["client_secrets"] = [_new_entry(secret, now, expires_at)]
+        expires_in = None if args.expires_in is None else _duration(args.expires_in,
+                                                                    "--expires-in")
+        secret, stored = StoredSecret.issue(expires_in=expires_in, now=now)
+        if stored.expires_at is not None:
+            expires_at = _epoch(stored.expires_at)
+        document["client_secrets"] = [stored.to_entry()]
     client = Client.from_metadata(document)  # every check before anything is written
     _open(args.registry, create=True).add(client)
 
@@ -291,44 +288,23 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_rotate(args: argparse.Namespace, out: TextIO) -> int:
     keep = _duration(args.keep_old_for, "--keep-old-for")
     now = system_now()
-    expires_at = _epoch(now + _duration(args.expires_in, "--expires-in")) if args.expires_in else 0
-    secret = generate_secret()
-    # Built once, outside the change: a retried database update must store the same secret.
-    entry = _new_entry(secret, now, expires_at)
+    expires_in = _duration(args.expires_in, "--expires-in") if args.expires_in else None
+    # Issued once, outside the change: a retried database update must store the same secret.
+    secret, entry = StoredSecret.issue(expires_in=expires_in, now=now)
+    client = _update(args, lambda c: c.rotate_secret(entry, keep_old_for=keep, now=now))
+    kept = len(client.secrets) - 1  # rotate_secret appends the new secret last
     deadline = _epoch(now + keep)
-    kept: list[int] = []
-
-    def change(client: Client) -> Client:
-        _require_secret_method(client)
-        metadata = client.to_metadata()
-        old = []
-        for e in _secret_entries(metadata):
-            if _expired(e, now) or not keep:
-                continue
-            current = int(e.get("expires_at") or 0)
-            # Rotation only ever shortens an old secret's life, never extends it.
-            e["expires_at"] = deadline if current == 0 else min(current, deadline)
-            old.append(e)
-        entries = [*old, dict(entry)]
-        if len(entries) > MAX_SECRETS_PER_CLIENT:
-            raise ConfigurationError(
-                f"client {client.client_id!r} would hold more than {MAX_SECRETS_PER_CLIENT} "
-                "secrets: revoke some first (clientauth client revoke-secret)"
-            )
-        kept[:] = [len(old)]
-        return _with_secrets(metadata, entries)
-
-    client = _update(args, change)
+    expires_at = _epoch(entry.expires_at) if entry.expires_at is not None else 0
     if args.json:
         _say(json.dumps({"client_id": client.client_id, "client_secret": secret,
-                          "client_secret_expires_at": expires_at, "label": entry["label"],
-                          "old_secrets_expire_at": deadline if kept[0] else None}, indent=2),
+                          "client_secret_expires_at": expires_at, "label": entry.label,
+                          "old_secrets_expire_at": deadline if kept else None}, indent=2),
               file=out)
         return _EXIT_OK
-    _say(f"rotated the secret of client {client.client_id!r} (new label {entry['label']})",
+    _say(f"rotated the secret of client {client.client_id!r} (new label {entry.label})",
           file=out)
-    if kept[0]:
-        _say(f"{kept[0]} older secret(s) stay valid until {_iso(deadline)}", file=out)
+    if kept:
+        _say(f"{kept} older secret(s) stay valid until {_iso(deadline)}", file=out)
     else:
         _say("older secrets are revoked", file=out)
     _print_secret(secret, expires_at, out)
@@ -345,31 +321,13 @@ def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
     removed: list[str] = []
 
     def change(client: Client) -> Client:
-        _require_secret_method(client)
-        metadata = client.to_metadata()
-        entries = _secret_entries(metadata)
-        if args.label is not None:
-            drop = [e for i, e in enumerate(entries) if args.label in (e.get("label"), f"#{i + 1}")]
-        elif presented is not None:
-            drop = [e for e in entries if parse_secret_hash(e["hash"]).verify(presented)]
-        elif args.expired:
-            drop = [e for e in entries if _expired(e, now)]
-        else:
-            issued = [_created_epoch(e, client.client_id, i) for i, e in enumerate(entries)]
-            # Entries without created_at (imported, legacy) count as oldest; ties go to the
-            # later entry: rotation appends the new secret last.
-            newest = max(range(len(entries)), key=lambda i: (issued[i], i))
-            drop = [e for i, e in enumerate(entries) if i != newest]
-        if not drop:
+        new = client.revoke_secrets(label=args.label, secret=presented, expired=args.expired,
+                                    all_but_newest=args.all_but_newest, now=now)
+        if new == client:
             raise _NotFound(f"no matching secret for client {client.client_id!r}")
-        keep = [e for e in entries if not any(e is d for d in drop)]
-        if not keep:
-            raise ConfigurationError(
-                f"that would leave client {client.client_id!r} without a secret: "
-                "rotate-secret first, or remove the client"
-            )
-        removed[:] = [_label(e, entries.index(e)) for e in drop]
-        return _with_secrets(metadata, keep)
+        removed[:] = [label for s, label in zip(client.secrets, client.secret_labels(),
+                                                 strict=True) if s not in new.secrets]
+        return new
 
     client = _update(args, change)
     _say(f"revoked {len(removed)} secret(s) of client {client.client_id!r}: "
@@ -377,92 +335,13 @@ def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
     return _EXIT_OK
 
 
-def _require_secret_method(client: Client) -> None:
-    if not client.method.uses_secret:
-        raise ConfigurationError(
-            f"client {client.client_id!r} authenticates with {client.method.value}: "
-            "it has no secret"
-        )
-
-
-def _secret_entries(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every stored secret as a ``client_secrets`` entry (copies), in display order."""
-    out: list[dict[str, Any]] = []
-    legacy = metadata.get("client_secret_hash")
-    if legacy is not None:
-        expires = int(metadata.get("client_secret_expires_at") or 0)
-        for h in [legacy] if isinstance(legacy, str) else legacy:
-            out.append({"hash": h, "expires_at": expires})
-    out.extend(dict(e) for e in metadata.get("client_secrets") or ())
-    return out
-
-
-def _with_secrets(metadata: dict[str, Any], entries: list[dict[str, Any]]) -> Client:
-    for field in _SECRET_FIELDS:
-        metadata.pop(field, None)
-    metadata["client_secrets"] = entries
-    return Client.from_metadata(metadata)
-
-
-def _new_entry(secret: str, now: datetime, expires_at: int) -> dict[str, Any]:
-    return {
-        "hash": hash_secret(secret),
-        "expires_at": expires_at,
-        "created_at": _epoch(now),
-        # A handle for `revoke-secret --label`; random, so it says nothing about the secret.
-        "label": "s-" + _stdlib_secrets.token_hex(4),
-    }
-
-
-def _created_epoch(entry: Mapping[str, Any], client_id: str, index: int) -> float:
-    """When a secret was issued, in seconds since the epoch (0 when not recorded).
-
-    ``created_at`` is ours (never validated by the library): the CLI writes an integer, a
-    hand-edited registry may hold an ISO 8601 string; anything else is refused rather than
-    guessed at, since it decides which secret survives ``--all-but-newest``."""
-    value = entry.get("created_at")
-    if value is None:
-        return 0.0
-    moment = _parse_moment(value)
-    if moment is None:
-        raise ConfigurationError(
-            f"client {client_id!r}: secret {_label(entry, index)!r} has a created_at that is "
-            "neither seconds since the epoch nor an ISO 8601 time: fix it, or revoke by "
-            "--label"
-        )
-    return moment.timestamp()
-
-
-def _parse_moment(value: object) -> datetime | None:
-    """An epoch number or an ISO 8601 string as an aware datetime; ``None`` otherwise."""
-    try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
-        if isinstance(value, str):
-            moment = datetime.fromisoformat(value.strip())
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
-    return None
-
-
 def _show_moment(value: object) -> str | None:
     """A stored time for display: ISO 8601 when it parses, else the stored value as text
     (escaped on output like every other field)."""
     if value is None or value == 0:
         return None
-    moment = _parse_moment(value)
+    moment = value if isinstance(value, datetime) else parse_moment(value)
     return moment.isoformat() if moment is not None else f"unreadable: {value!r}"
-
-
-def _expired(entry: Mapping[str, Any], now: datetime) -> bool:
-    expires = int(entry.get("expires_at") or 0)
-    return expires != 0 and expires <= _epoch(now)
-
-
-def _label(entry: Mapping[str, Any], index: int) -> str:
-    label = entry.get("label")
-    return str(label) if isinstance(label, str) else f"#{index + 1}"
 
 
 def _print_secret(secret: str, expires_at: int, out: TextIO) -> None:
@@ -478,30 +357,14 @@ def _print_secret(secret: str, expires_at: int, out: TextIO) -> None:
 
 def _cmd_pin(args: argparse.Namespace, out: TextIO) -> int:
     cert = _read_cert(args.cert) if args.cert else None
-    thumbprint = certificate_thumbprint(cert) if cert else args.thumbprint
+    pin: x509.Certificate | str = cert if cert is not None else args.thumbprint
+    thumbprint = certificate_thumbprint(cert) if cert is not None else args.thumbprint
     already: list[bool] = []
 
     def change(client: Client) -> Client:
-        if client.method is not AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH:
-            raise ConfigurationError(
-                f"client {client.client_id!r} uses {client.method.value}: pinning applies to "
-                "self_signed_tls_client_auth (a tls_client_auth client is identified by its "
-                "registered name and trust anchors)"
-            )
-        metadata = client.to_metadata()
-        already[:] = [thumbprint in client.pinned_thumbprints and not args.replace]
-        if args.replace:
-            _drop_pins(metadata, lambda _: True)
-        if not already[0]:
-            if cert is not None:
-                metadata["tls_client_certificates"] = [
-                    *_as_list(metadata.get("tls_client_certificates")), _pem(cert)
-                ]
-            else:
-                metadata["tls_client_certificate_thumbprints"] = [
-                    *_as_list(metadata.get("tls_client_certificate_thumbprints")), thumbprint
-                ]
-        return Client.from_metadata(metadata)
+        new = client.pin_certificate(pin, replace=args.replace)
+        already[:] = [new == client]
+        return new
 
     client = _update(args, change)
     if already[0]:
@@ -521,49 +384,14 @@ def _cmd_unpin(args: argparse.Namespace, out: TextIO) -> int:
     thumbprint = certificate_thumbprint(_read_cert(args.cert)) if args.cert else args.thumbprint
 
     def change(client: Client) -> Client:
-        if thumbprint not in client.pinned_thumbprints:
+        new = client.unpin_certificate(thumbprint)
+        if new == client:
             raise _NotFound(f"{thumbprint} is not pinned for client {client.client_id!r}")
-        metadata = client.to_metadata()
-        _drop_pins(metadata, lambda t: t == thumbprint)
-        try:
-            return Client.from_metadata(metadata)
-        except ClientMetadataError:
-            raise ConfigurationError(
-                f"that would leave client {client.client_id!r} without a pinned certificate: "
-                "pin the new one first (pin-cert), or use pin-cert --replace"
-            ) from None
+        return new
 
     client = _update(args, change)
     _say(f"unpinned {thumbprint} from client {client.client_id!r}", file=out)
     return _EXIT_OK
-
-
-def _drop_pins(metadata: dict[str, Any], drop: Callable[[str], bool]) -> None:
-    """Remove pinned certificates whose thumbprint ``drop`` selects, wherever they are."""
-    pems = [p for p in _as_list(metadata.get("tls_client_certificates"))
-            if not drop(certificate_thumbprint(load_certificate(p)))]
-    thumbs = [t for t in _as_list(metadata.get("tls_client_certificate_thumbprints"))
-              if not drop(t)]
-    for field, values in zip(_PIN_FIELDS, (pems, thumbs), strict=True):
-        metadata.pop(field, None)
-        if values:
-            metadata[field] = values
-    jwks = metadata.get("jwks")
-    if isinstance(jwks, Mapping) and isinstance(jwks.get("keys"), list):
-        keys = [k for k in jwks["keys"] if not _jwk_pinned(k, drop)]
-        if keys:
-            metadata["jwks"] = {**jwks, "keys": keys}
-        else:
-            metadata.pop("jwks")
-
-
-def _jwk_pinned(key: object, drop: Callable[[str], bool]) -> bool:
-    import base64  # noqa: PLC0415
-
-    x5c = key.get("x5c") if isinstance(key, Mapping) else None
-    if not isinstance(x5c, list) or not x5c:
-        return False
-    return drop(certificate_thumbprint(base64.b64decode(x5c[0])))
 
 
 # -- show / list --------------------------------------------------------------------------
@@ -571,21 +399,20 @@ def _jwk_pinned(key: object, drop: Callable[[str], bool]) -> bool:
 
 def _describe(client: Client, now: datetime) -> dict[str, Any]:
     """A client's metadata with every secret hash replaced by facts about the secret."""
-    metadata = client.to_metadata()
     described: dict[str, Any] = {
-        k: v for k, v in metadata.items()
+        k: v for k, v in client.to_metadata().items()
         if k not in (*_SECRET_FIELDS, "tls_client_certificates", "tls_client_auth_trust_anchors")
     }
     described["token_endpoint_auth_method"] = client.method.value
     if client.method.uses_secret:
         described["secrets"] = [
             {
-                "label": _label(e, i),
-                "created_at": _show_moment(e.get("created_at")),
-                "expires_at": _show_moment(e.get("expires_at")),
-                "status": "expired" if _expired(e, now) else "live",
+                "label": label,
+                "created_at": _show_moment(s.created_at),
+                "expires_at": _show_moment(s.expires_at),
+                "status": "expired" if s.expired(now) else "live",
             }
-            for i, e in enumerate(_secret_entries(metadata))
+            for s, label in zip(client.secrets, client.secret_labels(), strict=True)
         ]
     if client.pinned_certificates:
         described["pinned_certificates"] = [_cert_facts(c) for c in client.pinned_certificates]
@@ -700,12 +527,6 @@ def _read_cert(path: str) -> x509.Certificate:
 
 def _pem(cert: x509.Certificate) -> str:
     return cert.public_bytes(Encoding.PEM).decode("ascii")
-
-
-def _as_list(value: object) -> list[Any]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
 
 
 def _duration(text: str, option: str) -> timedelta:

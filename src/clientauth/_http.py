@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote, unquote_plus, unquote_to_bytes
 
@@ -20,6 +21,8 @@ __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "MAX_FORM_FIELDS",
     "MULTIPART_CREDENTIALS",
+    "REGISTRY_RETRY_AFTER",
+    "UNAVAILABLE_BODY",
     "ErrorResponse",
     "PathMatcher",
     "check_adapter_settings",
@@ -31,6 +34,7 @@ __all__ = [
     "parse_form",
     "parse_query",
     "read_form",
+    "registry_unavailable_response",
     "token_error_response",
 ]
 
@@ -65,25 +69,39 @@ class PathMatcher:
     and ``/TOKEN/``, never ``/tokens``. A path that cannot be read at all is guarded.
     """
 
-    __slots__ = ("_prefixes",)
+    __slots__ = ("_all", "_needles", "_prefixes")
 
     def __init__(self, paths: Iterable[str] | None) -> None:
+        self._needles: tuple[str, ...] = ()
+        self._all = True
         if paths is None:
             self._prefixes: tuple[tuple[str, ...], ...] | None = None
             return
         if isinstance(paths, str):
             raise ConfigurationError("paths must be a list of path prefixes, not one string")
         self._prefixes = tuple(_prefix_segments(p) for p in paths)
+        self._all = () in self._prefixes
+        # The fast path's form of each prefix: its segments between slashes, "/a/b/".
+        self._needles = tuple("/" + "/".join(prefix) + "/" for prefix in self._prefixes)
 
     @property
     def guards_all(self) -> bool:
-        return self._prefixes is None or () in self._prefixes
+        return self._all
 
     def __call__(self, *paths: object) -> bool:
         """Whether any of ``paths`` (readings of one request's path) is guarded."""
+        return self._check(paths, fast=True)
+
+    def _check(self, paths: Iterable[object], *, fast: bool) -> bool:
+        """:meth:`__call__`; ``fast=False`` skips the plain-path fast path (for its tests)."""
         if self._prefixes is None:
             return True
         for path in paths:
+            if fast and isinstance(path, str) and _plain(path):
+                # A plain path's one reading is its lower-cased segments (_path_readings).
+                if self._plain_match(path.lower() + "/"):
+                    return True
+                continue
             if not isinstance(path, str) or len(path) > _MAX_PATH_LENGTH:
                 return True  # cannot be read (whole): fail closed
             readings = _path_readings(path)
@@ -94,8 +112,60 @@ class PathMatcher:
     def guards_scope(self, scope: Mapping[str, Any]) -> bool:
         """Whether an ASGI request is guarded: ``path`` and ``raw_path``, each alone and under
         ``root_path`` (servers differ on whether ``path`` already starts with it)."""
-        if self.guards_all:
+        if self._all:
             return True
+        fast = self._fast_scope(scope)
+        return self._full_scope(scope) if fast is None else fast
+
+    def _fast_scope(self, scope: Mapping[str, Any]) -> bool | None:
+        """The decision of :meth:`_full_scope` for the common request -- plain paths (see
+        :func:`_plain`), a ``raw_path`` that is the path or plain too, a plain or empty
+        ``root_path`` -- at a fraction of its cost; ``None`` for any other request.
+
+        A plain path has a single reading: its lower-cased segments. A prefix's segments
+        occur in a row in it exactly when ``"/a/b/"`` is a substring of the path with a
+        slash appended; under ``root_path`` the reading is the root's segments followed by
+        the path's. tests/test_path_guard_fast.py checks the equivalence on generated
+        requests.
+        """
+        path = scope.get("path")
+        if not isinstance(path, str) or not _plain(path):
+            return None
+        raw = scope.get("raw_path")
+        raw_path = path
+        if raw is not None:
+            if not isinstance(raw, bytes):
+                return None
+            raw_path = raw.decode("latin-1")
+            if "?" in raw_path:
+                raw_path = raw_path.partition("?")[0]
+            if raw_path != path and not _plain(raw_path):
+                return None
+        root = scope.get("root_path") or ""
+        if root and (not isinstance(root, str) or not _plain(root)):
+            return None
+        if raw_path == path and not root:
+            return self._plain_match(path.lower() + "/")
+        readings = [path.lower()]
+        if raw_path != path:
+            readings.append(raw_path.lower())
+        if root:
+            base = root.lower().rstrip("/")
+            readings += [base + reading for reading in readings]
+        # One haystack for every reading, each followed by "/": no needle holds "//", so no
+        # match can span two readings.
+        return self._plain_match("/".join(readings) + "/")
+
+    def _plain_match(self, text: str) -> bool:
+        """Whether ``text`` (lower-cased plain readings, each followed by ``/``) holds a
+        prefix's segments in a row."""
+        # A plain loop: half the cost of any() over a generator or map, on every request.
+        for needle in self._needles:  # noqa: SIM110
+            if needle in text:
+                return True
+        return False
+
+    def _full_scope(self, scope: Mapping[str, Any], *, fast: bool = True) -> bool:
         path = scope.get("path")
         root = scope.get("root_path") or ""
         raw = scope.get("raw_path")
@@ -108,24 +178,33 @@ class PathMatcher:
             readings.add(raw.decode("latin-1").partition("?")[0])
         if root:
             readings |= {root + "/" + reading for reading in readings}
-        return self(*readings)
+        return self._check(readings, fast=fast)
 
     def guards_environ(self, environ: Mapping[str, Any]) -> bool:
         """Whether a WSGI request is guarded: ``SCRIPT_NAME`` + ``PATH_INFO`` (what WSGI routers
         and dispatchers split), and the raw request target servers keep (``REQUEST_URI``,
         ``RAW_URI``)."""
-        if self.guards_all:
+        if self._all:
             return True
+        return self._full_environ(environ, fast=True)
+
+    def _full_environ(self, environ: Mapping[str, Any], *, fast: bool) -> bool:
         script = environ.get("SCRIPT_NAME") or ""
         path = environ.get("PATH_INFO") or ""
         if not isinstance(script, str) or not isinstance(path, str):
             return True
+        if fast and script and _plain(script) and _plain(path):
+            # SCRIPT_NAME + "/" + PATH_INFO has an empty segment the matcher drops; joined
+            # without it, the reading stays plain (and cheap) with the same segments.
+            path, script = script.rstrip("/") + path, ""
         readings: list[object] = [script + "/" + path if script else path]
         for key in ("REQUEST_URI", "RAW_URI"):
             raw = environ.get(key)
             if raw is not None:
-                readings.append(raw.partition("?")[0] if isinstance(raw, str) else raw)
-        return self(*readings)
+                reading = raw.partition("?")[0] if isinstance(raw, str) else raw
+                if reading not in readings:  # the same text decides the same way
+                    readings.append(reading)
+        return self._check(readings, fast=fast)
 
     def _matches(self, segments: tuple[str, ...]) -> bool:
         count = len(segments)
@@ -147,6 +226,22 @@ _PATH_DECODE_ROUNDS = 3
 _MAX_PATH_LENGTH = 16 * 1024
 """A longer path is guarded without being read (servers refuse far shorter request lines)."""
 _PLAIN_PATH_EXCEPTIONS = (".", ";", "\\", "%")
+
+
+def _plain(text: str) -> bool:
+    """Whether ``text`` is a path with a single reading: ASCII, starting with ``/``, within
+    the length limit, and without anything a router decodes, resolves or strips (``%``,
+    ``//``, ``/.``, ``;``, ``\\``). The path guard's fast path takes only these."""
+    return (
+        text[:1] == "/"
+        and len(text) <= _MAX_PATH_LENGTH
+        and text.isascii()
+        and "%" not in text
+        and "//" not in text
+        and "/." not in text
+        and ";" not in text
+        and "\\" not in text
+    )
 
 
 def _prefix_segments(prefix: object) -> tuple[str, ...]:
@@ -389,9 +484,13 @@ def error_response(result: AuthResult, *, realm: str) -> ErrorResponse:
         ("cache-control", "no-store"),
         ("pragma", "no-cache"),
     ]
-    # RFC 6749 5.2: a client that tried the Authorization header gets 401 with a
-    # WWW-Authenticate challenge for the scheme it used.
-    if status == 401 and result.source == "authorization":
+    if status == 401:
+        # RFC 9110 15.5.2: a 401 MUST carry a challenge. RFC 6749 5.2 asks for the scheme
+        # the client tried when it used the Authorization header; otherwise the challenge
+        # names Basic, the one HTTP scheme a token endpoint must support (RFC 6749 2.3.1).
+        # Certificate methods (RFC 8705) and form secrets have no HTTP scheme of their own;
+        # they get the same challenge and the 401 that RFC 6749 5.2 allows for
+        # invalid_client (docs/frameworks.md, "Error responses").
         headers.append(("www-authenticate", f'Basic realm="{realm}"'))
     body = json.dumps({"error": error, "error_description": _DESCRIPTIONS[error]}).encode()
     return status, headers, body
@@ -414,6 +513,32 @@ def token_error_response(
     ]
     payload = {"error": error, "error_description": desc} if error else {}
     return status, headers, json.dumps(payload).encode()
+
+
+REGISTRY_RETRY_AFTER = 5
+"""Seconds a client is asked to wait (``Retry-After``) when the registry cannot be read: a
+database restart or fail-over takes seconds, and clients retrying at once would only add load."""
+
+UNAVAILABLE_BODY: Mapping[str, str] = MappingProxyType({
+    "error": "temporarily_unavailable",
+    "error_description": "The client registry is temporarily unavailable. Retry later.",
+})
+"""The fixed body of the 503 answered for :class:`~clientauth.RegistryUnavailable`. The code is
+RFC 6749 4.1.2.1's ``temporarily_unavailable`` (defined for the authorization endpoint; the
+token endpoint's 5.2 list has no code for a server fault). It never names the client, the
+registry or the database error."""
+
+
+def registry_unavailable_response() -> ErrorResponse:
+    """503 for a request whose client could not be looked up (RFC 9110 15.6.4: the server is
+    temporarily unable to handle it; ``Retry-After`` per 10.2.3)."""
+    headers = [
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+        ("pragma", "no-cache"),
+        ("retry-after", str(REGISTRY_RETRY_AFTER)),
+    ]
+    return 503, headers, json.dumps(dict(UNAVAILABLE_BODY)).encode()
 
 
 def payload_too_large() -> ErrorResponse:

@@ -31,10 +31,11 @@ from ._http import (
     parse_query,
     payload_too_large,
     read_form,
+    registry_unavailable_response,
     token_error_response,
 )
 from .authenticator import Authenticator
-from .exceptions import CredentialsError
+from .exceptions import CredentialsError, RegistryUnavailable
 from .forwarded import ForwardedCertificates
 from .request import ClientRequest
 from .resource import BoundTokenGuard, TokenVerifier
@@ -61,6 +62,7 @@ OnError = Callable[[Scope, AuthResult], ASGIApp]
 
 SCOPE_KEY = "clientauth"
 TOKEN_SCOPE_KEY = "clientauth.token"
+TOKEN_STATE_KEY = "clientauth_token"
 
 
 class ClientAuthMiddleware:
@@ -72,8 +74,10 @@ class ClientAuthMiddleware:
     (``application/x-www-form-urlencoded``) is read -- at most ``max_body_size`` bytes, else
     413 -- so ``client_secret_post`` works, and replayed to the application unchanged.
     Failures are answered per RFC 6749 5.2 (JSON ``error``/``error_description``; 400 for
-    ``invalid_request``, 401 otherwise, with ``WWW-Authenticate: Basic realm=...`` when Basic
-    was tried) unless ``on_error(scope, result)`` returns the ASGI app to answer instead.
+    ``invalid_request``, 401 otherwise, always with ``WWW-Authenticate: Basic realm=...``)
+    unless ``on_error(scope, result)`` returns the ASGI app to answer instead. A registry
+    that cannot be read (:class:`~clientauth.RegistryUnavailable`) is answered 503 with
+    ``Retry-After`` and a fixed ``temporarily_unavailable`` body, never 401 or a pass.
     ``threaded=True`` runs the authentication in a worker thread -- use it when a revocation
     checker or jwks fetcher may do network I/O, so it never blocks the event loop.
     """
@@ -127,10 +131,16 @@ class ClientAuthMiddleware:
             form, unreadable = read_form(body, content_types[0])
             receive = _replay(body, receive)
         request = request_from_scope(scope, self._auth, form=form, unreadable=unreadable)
-        if self._threaded:
-            result = await asyncio.to_thread(self._auth.authenticate, request)
-        else:
-            result = self._auth.authenticate(request)
+        try:
+            if self._threaded:
+                result = await asyncio.to_thread(self._auth.authenticate, request)
+            else:
+                result = self._auth.authenticate(request)
+        except RegistryUnavailable:
+            # Neither a refusal (the client may be good) nor a pass: 503, retry later. The
+            # authenticator has audited it; the next request reads the registry again.
+            await _respond(send, registry_unavailable_response())
+            return
         scope[SCOPE_KEY] = result
         scope.setdefault("state", {})[SCOPE_KEY] = result
         if not result.ok:
@@ -149,7 +159,8 @@ class BoundTokenMiddleware:
     The certificate comes from the ASGI TLS extension, or from a trusted proxy's header when
     ``forwarded`` is given. Refusals are 401 with an RFC 6750 ``WWW-Authenticate: Bearer``
     challenge (``invalid_token``), or 400 for a request with two Authorization headers. The
-    accepted claims go into ``scope["clientauth.token"]`` (and ``request.state``).
+    accepted claims go into ``scope["clientauth.token"]`` and ``request.state.clientauth_token``
+    (``scope["state"]``).
     """
 
     def __init__(
@@ -187,7 +198,10 @@ class BoundTokenMiddleware:
             ))
             return
         scope[TOKEN_SCOPE_KEY] = check
-        scope.setdefault("state", {})[TOKEN_SCOPE_KEY] = check
+        state = scope.setdefault("state", {})
+        state[TOKEN_SCOPE_KEY] = check
+        # An identifier too, so frameworks read it as request.state.clientauth_token.
+        state[TOKEN_STATE_KEY] = check
         await self.app(scope, receive, send)
 
 

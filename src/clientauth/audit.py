@@ -3,7 +3,9 @@
 Every :meth:`~clientauth.Authenticator.authenticate` call emits exactly one
 ``authentication`` event; a success whose credential (secret or certificate) expires within
 the authenticator's ``expiry_warning`` window also emits a ``credential_expiring`` event, so
-operators can chase rotation before clients break.
+operators can chase rotation before clients break. A request whose client could not be looked
+up because the registry failed (a database that is down) emits a ``registry_unavailable``
+event instead of ``authentication`` (the adapters answer it with 503).
 
 Events go to standard logging -- logger ``clientauth.audit``, ``INFO`` for successes,
 ``WARNING`` for failures and expiry warnings, with the fields as ``extra`` attributes
@@ -26,14 +28,18 @@ __all__ = ["AUDIT_LOGGER", "AuditEvent", "AuditHook"]
 
 AUDIT_LOGGER = "clientauth.audit"
 
-EventKind = Literal["authentication", "credential_expiring"]
+EventKind = Literal["authentication", "credential_expiring", "registry_unavailable"]
+
+MAX_MESSAGE_DETAIL = 500
+"""Longest ``detail`` quoted in a log line (the event's ``detail`` field keeps it whole)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class AuditEvent:
     """One audit record. ``source`` says how the credential arrived: ``tls`` (direct),
     ``forwarded:<format>`` (which proxy format), ``authorization`` / ``form`` / ``headers``
-    / ``query`` (secrets)."""
+    / ``query`` (secrets). ``detail`` is the result's human explanation (for logs; it never
+    holds a secret), e.g. which forwarded header from an untrusted peer was ignored."""
 
     event: EventKind
     time: datetime
@@ -47,6 +53,7 @@ class AuditEvent:
     peer: str | None
     expires_at: datetime | None
     notices: tuple[str, ...] = ()
+    detail: str | None = None
 
     @classmethod
     def from_result(
@@ -66,6 +73,7 @@ class AuditEvent:
             peer=peer,
             expires_at=result.expires_at,
             notices=tuple(n.value for n in result.notices),
+            detail=result.detail or None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,6 +91,7 @@ class AuditEvent:
             "peer": self.peer,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
             "notices": list(self.notices),
+            "detail": self.detail,
         }
 
     def message(self) -> str:
@@ -92,7 +101,18 @@ class AuditEvent:
         if self.ok:
             return f"client {self.client_id!r} authenticated ({self.method}, {self.source})"
         who = f"client {self.client_id!r}" if self.client_id else "unidentified client"
-        return f"{who} refused: {self.failure} ({self.source or 'no credentials'})"
+        if self.event == "registry_unavailable":
+            line = f"{who} not authenticated: client registry unavailable"
+        else:
+            line = f"{who} refused: {self.failure} ({self.source or 'no credentials'})"
+        return f"{line}: {_printable(self.detail)}" if self.detail else line
+
+
+def _printable(text: str) -> str:
+    """``text`` for one log line: control characters escaped (no forged lines), bounded."""
+    if len(text) > MAX_MESSAGE_DETAIL:
+        text = text[:MAX_MESSAGE_DETAIL] + "..."
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 AuditHook = Callable[[AuditEvent], object]

@@ -3,8 +3,9 @@
 The :class:`Authenticator` is configured once and shared by every request (thread- and
 task-safe). It never raises for anything a client sends: malformed credentials, garbage
 certificates and unknown ids all become failed results. It raises only for programming
-errors (a wrong argument type) and lets registry errors (a database that is down) propagate,
-because "the registry is unavailable" must not be reported as "the client is unknown".
+errors (a wrong argument type) and for a registry that cannot be read (a database that is
+down): :class:`~clientauth.RegistryUnavailable`, because "the registry is unavailable" must not
+be reported as "the client is unknown". The adapters answer it with 503.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from cryptography import x509
 
@@ -20,8 +21,8 @@ from . import audit
 from ._clock import system_now
 from ._x509 import CertificateLike, certificate_thumbprint, load_certificates
 from .audit import AuditEvent, AuditHook
-from .clients import Client, ClientRegistry, StoredSecret
-from .exceptions import ConfigurationError, CredentialsError, ParseError
+from .clients import Client, ClientRegistry
+from .exceptions import ConfigurationError, CredentialsError, ParseError, RegistryUnavailable
 from .forwarded import ForwardedCertificates
 from .jwks import JwksFetcher
 from .pinned import PinnedVerifier
@@ -32,7 +33,7 @@ from .pki import _weak_key as weak_key
 from .request import ClientRequest, CredentialOptions, Presented, extract_credentials
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
 from .revocation import RevocationChecker
-from .secret import DUMMY_HASH, MAX_SECRET_LENGTH, SecretHash
+from .secret import DUMMY_HASH, MAX_SECRET_LENGTH, SecretHash, generate_secret, hash_secret
 
 __all__ = ["Authenticator", "CertificateVerifier", "PresentedChain", "read_certificates"]
 
@@ -53,6 +54,8 @@ class PresentedChain:
     thumbprint: str | None = None
     notices: tuple[Notice, ...] = ()
     proxy_verified: bool = False
+    ignored: str = ""
+    """Why a forwarded certificate header was ignored (names the header), for ``detail``."""
 
 
 class Authenticator:
@@ -172,7 +175,8 @@ class Authenticator:
     # -- the flow ----------------------------------------------------------------------
 
     def authenticate(self, request: ClientRequest) -> AuthResult:
-        """Who is calling, and did it prove it? Never raises for client input."""
+        """Who is calling, and did it prove it? Never raises for client input; raises
+        :class:`~clientauth.RegistryUnavailable` when the registry cannot be read."""
         if not isinstance(request, ClientRequest):
             raise ConfigurationError("authenticate() takes a clientauth.ClientRequest")
         result = self._authenticate(request)
@@ -213,7 +217,10 @@ class Authenticator:
                     Failure.NO_CREDENTIALS,
                     "no client_id sent (identification by certificate is off)",
                 )
-            candidates = self._registry.find_by_certificate(certs.chain[0])
+            candidates = self._lookup(
+                "find_by_certificate", self._registry.find_by_certificate, certs.chain[0],
+                context, request.peer,
+            )
             if not candidates:
                 return context.fail(
                     Failure.UNKNOWN_CLIENT, "no registered client matches the certificate"
@@ -226,7 +233,7 @@ class Authenticator:
                 )
             client = candidates[0]
         else:
-            found = self._registry.get(client_id)
+            found = self._lookup("get", self._registry.get, client_id, context, request.peer)
             if found is None:
                 if presented.method is not None:
                     # Unknown ids go through the very same secret check, against a dummy
@@ -239,6 +246,23 @@ class Authenticator:
         if client.method.uses_secret:
             return self._check_secret(client, context)
         return self._check_certificate(client, context)
+
+    def _lookup(
+        self, name: str, call: Callable[[_Arg], _Found], arg: _Arg, context: _Context,
+        peer: str | None,
+    ) -> _Found:
+        """A registry read; any exception it raises becomes :class:`RegistryUnavailable`
+        (audited as ``registry_unavailable``), raised without the original: its text may hold
+        the statement's parameters (a client id, a name digest)."""
+        try:
+            return call(arg)
+        except Exception as exc:  # any registry failure is "unavailable", whatever its type
+            error = _unavailable(name, exc)
+        # Raised here, outside the handler, so that neither __cause__ nor __context__ holds
+        # the registry's exception.
+        if audit.wanted(self._audit, False):
+            audit.emit(context.unavailable_event(error, peer, self._now()), self._audit)
+        raise error
 
     def _check_secret(
         self, client: Client, context: _Context, *, unknown: bool = False
@@ -387,6 +411,8 @@ class _Context:
             method = client.method
         if method is None:
             method = self.presented.method
+        if certs.ignored:
+            detail = f"{detail}; {certs.ignored}"
         return AuthResult.failed(
             failure,
             detail,
@@ -399,6 +425,26 @@ class _Context:
             chain=certs.chain,
             thumbprint=certs.thumbprint,
             notices=certs.notices,
+        )
+
+    def unavailable_event(
+        self, error: RegistryUnavailable, peer: str | None, now: datetime
+    ) -> AuditEvent:
+        presented, certs = self.presented, self.certs
+        return AuditEvent(
+            event="registry_unavailable",
+            time=now,
+            ok=False,
+            client_id=presented.client_id,
+            method=presented.method.value if presented.method else None,
+            failure=None,
+            error="temporarily_unavailable",
+            thumbprint=certs.thumbprint,
+            source=presented.source if presented.method else (certs.source or presented.source),
+            peer=peer,
+            expires_at=None,
+            notices=tuple(n.value for n in certs.notices),
+            detail=str(error),
         )
 
     def succeed(
@@ -434,10 +480,12 @@ class _Context:
 
 
 _DUMMY_CLIENTS = {
-    method: Client(
-        client_id="\x00unknown", token_endpoint_auth_method=method,
-        secrets=(StoredSecret(DUMMY_HASH),),
-    )
+    # Never registered nor shown: a valid id is all it needs. Its hash is of a random secret
+    # nobody ever sees, same scheme (and cost) as DUMMY_HASH; a Client stores hash text.
+    method: Client.from_metadata({
+        "client_id": "clientauth-unknown-client", "token_endpoint_auth_method": method.value,
+        "client_secret_hash": hash_secret(generate_secret()),
+    })
     for method in AuthMethod
     if method.uses_secret
 }
@@ -453,10 +501,12 @@ def read_certificates(
     unusable."""
     notices: tuple[Notice, ...] = ()
     peer_is_proxy = False
+    ignored = ""
     if forwarded is not None:
         outcome = forwarded.extract(request)
         notices = outcome.notices
         peer_is_proxy = outcome.peer_is_proxy
+        ignored = outcome.detail if Notice.UNTRUSTED_FORWARDED_HEADER in notices else ""
         if outcome.failure is not None:
             return AuthResult.failed(
                 outcome.failure, outcome.detail, source=outcome.source, notices=notices
@@ -480,7 +530,9 @@ def read_certificates(
                 notices=notices,
             )
         return PresentedChain(chain, "tls", certificate_thumbprint(chain[0]), notices)
-    return PresentedChain(notices=notices) if notices else _NO_CERTIFICATES
+    if notices:
+        return PresentedChain(notices=notices, ignored=ignored)
+    return _NO_CERTIFICATES
 
 
 _NO_CERTIFICATES = PresentedChain()
@@ -520,6 +572,26 @@ def _check_proxy_verified(
             Failure.NAME_MISMATCH, f"registered {name.field} not in the certificate"
         )
     return CertificateCheck.passed(tuple(chain), expires_at=leaf.not_valid_after_utc)
+
+
+_Arg = TypeVar("_Arg")
+_Found = TypeVar("_Found")
+
+
+def _unavailable(lookup: str, exc: Exception) -> RegistryUnavailable:
+    """The error for a failed registry read: the lookup's name and the exception's type and
+    SQL state, never its text (which may carry the statement's parameters)."""
+    sqlstate = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None),
+                                                         "sqlstate", None)
+    if not (isinstance(sqlstate, str) and len(sqlstate) == 5 and sqlstate.isalnum()):
+        sqlstate = None  # SQLSTATE is five characters (ISO 9075); anything else is not one
+    kind = type(exc).__name__
+    return RegistryUnavailable(
+        f"client registry unavailable: {lookup}() raised {kind}"
+        + (f" (SQLSTATE {sqlstate})" if sqlstate else ""),
+        error_type=kind,
+        sqlstate=sqlstate,
+    )
 
 
 def _verify(secret: str, stored: SecretHash) -> bool:

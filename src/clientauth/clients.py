@@ -17,6 +17,13 @@ Metadata names follow RFC 7591 section 2 and RFC 8705 section 2.1.2. Fields that
 ``tls_client_auth_trust_anchors``
     PKI method: trust anchors for this client only (PEM), pinned by certificate and key.
 
+Client assertions (RFC 7523, :mod:`clientauth.assertion`): a ``private_key_jwt`` client
+registers its public keys in ``jwks`` or ``jwks_uri``; a ``client_secret_jwt`` client its
+RFC 7591 ``client_secret``, the one clear-text secret a registry holds (the MAC key must be
+usable, not hashed), refused for every other method and never shown. Optional
+``token_endpoint_auth_signing_alg`` restricts either to one algorithm.
+``tls_client_certificate_bound_access_tokens`` (RFC 8705 3.4) is read for every method.
+
 A :class:`Client` is a value: its metadata document is the one source of truth, every typed
 attribute (secrets, registered name, pins, anchors, index keys) is computed from it once, when
 the client is built, and two clients are equal when their documents are. The lifecycle rules
@@ -43,6 +50,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ._clock import system_now
+from ._jwk import (
+    ASYMMETRIC_ALGORITHMS,
+    HMAC_ALGORITHMS,
+    AssertionKey,
+    hmac_key,
+    key_fits,
+    key_from_jwk,
+)
 from ._x509 import EXTENSION_ERRORS, certificate_thumbprint, load_certificate
 from .exceptions import ClientMetadataError, ConfigurationError, ParseError
 from .names import NAME_FIELDS, RegisteredName, certificate_name_keys
@@ -53,6 +68,7 @@ __all__ = [
     "MAX_CLIENT_ID_LENGTH",
     "MAX_REGISTRY_FILE_SIZE",
     "MAX_SECRETS_PER_CLIENT",
+    "THUMBPRINT_INDEX",
     "Client",
     "ClientRegistry",
     "IndexKey",
@@ -72,6 +88,9 @@ MAX_SECRETS_PER_CLIENT = 16
 """Most secrets :meth:`Client.rotate_secret` lets one client hold: every request checks each
 of them (no early exit), so each one costs a hash per request."""
 
+THUMBPRINT_INDEX = "x5t#S256"
+"""The field of a thumbprint :data:`IndexKey` (not a name field: never collides with one)."""
+
 IndexKey = tuple[str, Hashable]
 """A key under which a registry indexes a client for lookup by certificate: a
 ``(name field, normalised name)`` pair of :func:`clientauth.names.certificate_name_keys`, or
@@ -81,18 +100,20 @@ _METHODS = {m.value: m for m in AuthMethod}
 _UNSUPPORTED_METHODS = {
     "none": "public clients do not authenticate; clientauth only handles clients that prove "
     "their identity",
-    "client_secret_jwt": "not supported by clientauth",
-    "private_key_jwt": "not supported by clientauth",
 }
+_DEFAULT_METHOD = AuthMethod.CLIENT_SECRET_BASIC.value  # RFC 7591 2
 _THUMBPRINT_FIELD = "tls_client_certificate_thumbprints"
 _CERTIFICATES_FIELD = "tls_client_certificates"
 _ANCHORS_FIELD = "tls_client_auth_trust_anchors"
 _SECRET_FIELDS = ("client_secret_hash", "client_secret_expires_at", "client_secrets")
 _X5T_S256_LENGTH = 43  # base64url of 32 bytes, no padding
-_X5T_INDEX = "x5t#S256"  # not a name field: thumbprint keys never collide with name keys
 # RFC 7518 6.2.2 (EC d), 6.3.2 (RSA d p q dp dq qi oth), 6.4 (oct k); RFC 8037 2 (OKP d).
 _PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _MAX_KID_SHOWN = 64  # characters of a key's "kid" quoted in an error message
+_SIGNING_ALG_FIELD = "token_endpoint_auth_signing_alg"
+_BOUND_TOKENS_FIELD = "tls_client_certificate_bound_access_tokens"
+# RFC 7518 3.2: the HMAC key must be at least as long as the hash output (HS256: 32 octets).
+_MIN_CLIENT_SECRET_BYTES = 32
 
 
 # -- stored secrets -------------------------------------------------------------------------
@@ -257,15 +278,24 @@ class Client:
     jwks_uri: str | None = None
     trust_anchors: tuple[x509.Certificate, ...] = dataclasses.field(default=(), repr=False)
     metadata: Mapping[str, Any] = dataclasses.field(
-        default=MappingProxyType({}), repr=False
+        default_factory=lambda: MappingProxyType({}), repr=False
     )
     """The metadata document, read-only (nested objects and lists too)."""
     secrets_expire: bool = dataclasses.field(init=False, repr=False)
     """Whether any stored secret has an expiry (else the clock need not be read)."""
     index_keys: frozenset[IndexKey] = dataclasses.field(init=False, repr=False)
-    _canonical: str = dataclasses.field(init=False, repr=False)
+    signing_alg: str | None = dataclasses.field(init=False, repr=False)
+    """``token_endpoint_auth_signing_alg``: the one algorithm this client's assertions may
+    use, or ``None`` (any the method allows)."""
+    assertion_keys: tuple[AssertionKey, ...] = dataclasses.field(init=False, repr=False)
+    """Keys that check this client's assertions: the public keys of an inline ``jwks``
+    (``private_key_jwt``) or the ``client_secret`` (``client_secret_jwt``); empty otherwise
+    (keys at a ``jwks_uri`` are fetched when needed)."""
+    tls_client_certificate_bound_access_tokens: bool = dataclasses.field(init=False, repr=False)
+    """RFC 8705 3.4: the tokens issued to this client must be bound to its certificate."""
+    _canonical: str | None = dataclasses.field(init=False, repr=False)
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - the dataclass signature, kept for existing callers
         self,
         client_id: str,
         token_endpoint_auth_method: AuthMethod | str,
@@ -281,10 +311,15 @@ class Client:
         method = _METHODS.get(str(token_endpoint_auth_method))
         if method is None:
             raise ClientMetadataError(
-                "unknown authentication method", client_id=None, field="token_endpoint_auth_method"
+                f"unknown authentication method {str(token_endpoint_auth_method)!r}",
+                client_id=client_id if isinstance(client_id, str) else None,
+                field="token_endpoint_auth_method",
             )
         document["client_id"] = client_id
-        document["token_endpoint_auth_method"] = method.value
+        # RFC 7591 2: absent means client_secret_basic; written only when it says otherwise,
+        # so that replace() of an unchanged client is the very same document.
+        if document.get("token_endpoint_auth_method", _DEFAULT_METHOD) != method.value:
+            document["token_endpoint_auth_method"] = method.value
         # What the document already says; each typed field that differs is written into it.
         base = _parse(document, None, complete=False)
         given = _Parsed(
@@ -308,9 +343,7 @@ class Client:
                 client_id=client_id,
                 field=_THUMBPRINT_FIELD,
             )
-        if given.pinned_thumbprints != base.pinned_thumbprints and (
-            parsed.pinned_thumbprints != given.pinned_thumbprints
-        ):
+        if given.pinned_thumbprints not in (base.pinned_thumbprints, parsed.pinned_thumbprints):
             raise ClientMetadataError(
                 "pinned_thumbprints must hold the thumbprint of every pinned certificate",
                 client_id=client_id,
@@ -331,7 +364,10 @@ class Client:
         setattr_(self, "metadata", _freeze(document))
         setattr_(self, "secrets_expire", any(s.expires_at is not None for s in parsed.secrets))
         setattr_(self, "index_keys", _index_keys(parsed))
-        setattr_(self, "_canonical", _canonical(document))
+        setattr_(self, "signing_alg", parsed.signing_alg)
+        setattr_(self, "assertion_keys", parsed.assertion_keys)
+        setattr_(self, "tls_client_certificate_bound_access_tokens", parsed.bound_tokens)
+        setattr_(self, "_canonical", None)  # computed on first comparison (not per request)
 
     @classmethod
     def _build(cls, document: dict[str, Any], index: int | None) -> Client:
@@ -340,13 +376,21 @@ class Client:
         client._assign(document, parsed)
         return client
 
+    def _content(self) -> str:
+        text = self._canonical
+        if text is None:
+            # Idempotent: two threads racing here store the same text.
+            text = _canonical(self.metadata)
+            object.__setattr__(self, "_canonical", text)
+        return text
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Client):
             return NotImplemented
-        return self._canonical == other._canonical
+        return self is other or self._content() == other._content()
 
     def __hash__(self) -> int:
-        return hash(self._canonical)
+        return hash(self._content())
 
     @property
     def method(self) -> AuthMethod:
@@ -416,8 +460,8 @@ class Client:
         all_but_newest: bool = False,
         now: datetime | None = None,
     ) -> Client:
-        """This client without the secrets chosen by exactly one of: ``label`` (as
-        :meth:`secret_labels` gives it), ``secret`` (its clear text), ``expired`` (every
+        """This client without the secrets chosen by exactly one of: ``label`` (a secret's
+        label, or ``#n`` for the n-th), ``secret`` (its clear text), ``expired`` (every
         secret expired at ``now``), ``all_but_newest`` (every secret but the latest issued;
         secrets without ``created_at`` count as oldest, ties go to the later entry).
 
@@ -431,8 +475,7 @@ class Client:
             )
         secrets = self.secrets
         if label is not None:
-            labels = self.secret_labels()
-            drop = {i for i, s in enumerate(secrets) if label in (s.label, labels[i])}
+            drop = {i for i, s in enumerate(secrets) if label in (s.label, f"#{i + 1}")}
         elif secret is not None:
             presented = secret.encode("utf-8", "surrogateescape") if isinstance(
                 secret, str
@@ -523,7 +566,8 @@ class Client:
 def certificate_index_keys(certificate: x509.Certificate) -> frozenset[IndexKey]:
     """The keys a certificate is looked up under: it identifies a client (request without
     client_id) exactly when they meet that client's :attr:`Client.index_keys`."""
-    return certificate_name_keys(certificate) | {(_X5T_INDEX, certificate_thumbprint(certificate))}
+    thumbprint = certificate_thumbprint(certificate)
+    return certificate_name_keys(certificate) | {(THUMBPRINT_INDEX, thumbprint)}
 
 
 def _index_keys(parsed: _Parsed) -> frozenset[IndexKey]:
@@ -534,7 +578,7 @@ def _index_keys(parsed: _Parsed) -> frozenset[IndexKey]:
         name = parsed.registered_name
         return frozenset({(name.field, name.key)})
     if parsed.method is AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH:
-        return frozenset((_X5T_INDEX, t) for t in parsed.pinned_thumbprints)
+        return frozenset((THUMBPRINT_INDEX, t) for t in parsed.pinned_thumbprints)
     return frozenset()
 
 
@@ -714,6 +758,15 @@ def _thaw_document(metadata: Mapping[str, Any], index: int | None = None) -> dic
     its document with the caller)."""
     client_id = metadata.get("client_id")
     try:
+        # A JSON round trip is the fast deep copy (C code) of the usual input, a parsed JSON
+        # document; anything else (a read-only view, tuples, foreign types) goes the long way.
+        copied = json.loads(json.dumps(metadata, ensure_ascii=False))
+    except (TypeError, ValueError, RecursionError):
+        pass
+    else:
+        if isinstance(copied, dict):
+            return copied
+    try:
         document: dict[str, Any] = _thaw(metadata)
     except RecursionError:
         raise ClientMetadataError(
@@ -750,15 +803,16 @@ def _thaw(value: Any) -> Any:
 
 
 def _freeze(value: Any) -> Any:
-    if isinstance(value, dict):
+    kind = type(value)  # only what _thaw_document produces: exact dicts and lists
+    if kind is dict:
         return MappingProxyType({k: _freeze(v) for k, v in value.items()})
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
+    if kind is list:
+        return tuple(map(_freeze, value))
     return value
 
 
-def _canonical(document: Mapping[str, Any]) -> str:
-    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def _canonical(metadata: Mapping[str, Any]) -> str:
+    return json.dumps(_thaw(metadata), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _as_list(value: object) -> list[Any]:
@@ -807,8 +861,8 @@ def _write_fields(document: dict[str, Any], base: _Parsed, given: _Parsed) -> No
     if given.pinned_thumbprints != base.pinned_thumbprints:
         keep = given.pinned_thumbprints
         _drop_pins(document, lambda thumb, _is_cert: thumb not in keep)
-        present = _parse(document, None, complete=False).pinned_thumbprints
-        missing = sorted(t for t in keep if t not in present)
+        pinned = _parse(document, None, complete=False).pinned_thumbprints
+        missing = sorted((t for t in keep if t not in pinned), key=repr)
         if missing:
             document[_THUMBPRINT_FIELD] = [*_as_list(document.get(_THUMBPRINT_FIELD)), *missing]
 
@@ -856,6 +910,9 @@ class _Parsed(NamedTuple):
     pinned_thumbprints: frozenset[str]
     jwks_uri: str | None
     trust_anchors: tuple[x509.Certificate, ...]
+    signing_alg: str | None = None
+    assertion_keys: tuple[AssertionKey, ...] = ()
+    bound_tokens: bool = False
 
 
 def _parse_client(metadata: object, index: int | None) -> Client:
@@ -882,14 +939,8 @@ def _parse(metadata: Mapping[str, Any], index: int | None, *, complete: bool) ->
     def fail(field: str, message: str) -> ClientMetadataError:
         return ClientMetadataError(message, client_id=client_id, field=field)
 
-    if "client_secret" in metadata:
-        raise fail(
-            "client_secret",
-            "a clear-text secret is refused; store client_secret_hash (clientauth.hash_secret)",
-        )
-
     # RFC 7591 section 2: token_endpoint_auth_method defaults to client_secret_basic.
-    raw_method = metadata.get("token_endpoint_auth_method", AuthMethod.CLIENT_SECRET_BASIC.value)
+    raw_method = metadata.get("token_endpoint_auth_method", _DEFAULT_METHOD)
     if not isinstance(raw_method, str):
         raise fail("token_endpoint_auth_method", "must be a string")
     if raw_method in _UNSUPPORTED_METHODS:
@@ -904,7 +955,14 @@ def _parse(metadata: Mapping[str, Any], index: int | None, *, complete: bool) ->
             + ", ".join(sorted(_METHODS)),
         )
 
+    assertion_keys = _parse_client_secret(metadata, method, fail, complete=complete)
     secrets = _parse_secrets(metadata, fail)
+    if secrets and method is AuthMethod.CLIENT_SECRET_JWT:
+        raise fail(
+            "client_secret_hash",
+            "client_secret_jwt checks a MAC keyed with the client_secret itself: a hash "
+            "cannot; register client_secret (or prefer private_key_jwt)",
+        )
     if complete and method.uses_secret and not secrets:
         raise fail(
             "client_secret_hash",
@@ -944,6 +1002,23 @@ def _parse(metadata: Mapping[str, Any], index: int | None, *, complete: bool) ->
     thumbprints = {certificate_thumbprint(c) for c in pinned}
     thumbprints |= _parse_thumbprints(metadata.get(_THUMBPRINT_FIELD), fail)
     jwks_uri = _parse_jwks_uri(metadata.get("jwks_uri"), fail)
+    if method is AuthMethod.PRIVATE_KEY_JWT:
+        assertion_keys = _parse_jwks_keys(metadata.get("jwks"), fail)
+        if complete and not (assertion_keys or jwks_uri):
+            raise fail(
+                "jwks",
+                "private_key_jwt needs the client's public signing keys: jwks (with at least "
+                "one usable RSA, EC or OKP key) or jwks_uri",
+            )
+    signing_alg = _parse_signing_alg(metadata.get(_SIGNING_ALG_FIELD), method, fail)
+    if signing_alg is not None:
+        for key in assertion_keys:
+            why = key_fits(key, signing_alg)
+            if why is not None and key.kty == "oct":
+                raise fail(_SIGNING_ALG_FIELD, f"{signing_alg}: {why}")
+    bound = metadata.get(_BOUND_TOKENS_FIELD, False)
+    if not isinstance(bound, bool):
+        raise fail(_BOUND_TOKENS_FIELD, "must be true or false (RFC 8705 3.4)")
     if (
         complete
         and method is AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH
@@ -964,7 +1039,76 @@ def _parse(metadata: Mapping[str, Any], index: int | None, *, complete: bool) ->
         frozenset(thumbprints),
         jwks_uri,
         tuple(trust_anchors),
+        signing_alg,
+        assertion_keys,
+        bound,
     )
+
+
+def _parse_client_secret(
+    metadata: Mapping[str, Any], method: AuthMethod, fail: Any, *, complete: bool
+) -> tuple[AssertionKey, ...]:
+    """The MAC key of a client_secret_jwt client. Its value is never quoted in an error."""
+    if "client_secret" not in metadata:
+        if complete and method is AuthMethod.CLIENT_SECRET_JWT:
+            raise fail(
+                "client_secret",
+                "client_secret_jwt needs client_secret, the MAC key (RFC 7591 2); "
+                "private_key_jwt keeps no secret on the server and is preferred",
+            )
+        return ()
+    if method is not AuthMethod.CLIENT_SECRET_JWT:
+        raise fail(
+            "client_secret",
+            "a clear-text secret is refused; store client_secret_hash (clientauth.hash_secret)"
+            " -- only client_secret_jwt keeps client_secret, as its MAC key",
+        )
+    secret = metadata["client_secret"]
+    if not isinstance(secret, str) or not secret.isprintable():
+        raise fail("client_secret", "must be a printable string")
+    if len(secret.encode("utf-8")) < _MIN_CLIENT_SECRET_BYTES:
+        raise fail(
+            "client_secret",
+            f"must be at least {_MIN_CLIENT_SECRET_BYTES} bytes: an HS256 key as long as the "
+            "hash (RFC 7518 3.2); clientauth.generate_secret() makes one",
+        )
+    return (hmac_key(secret),)
+
+
+def _parse_jwks_keys(jwks: object, fail: Any) -> tuple[AssertionKey, ...]:
+    """The public signing keys of an inline ``jwks`` (its shape and the absence of private
+    material were checked by :func:`_parse_jwks_x5c`); keys that cannot sign are skipped."""
+    if not isinstance(jwks, Mapping):
+        return ()
+    keys = []
+    for position, jwk in enumerate(jwks.get("keys") or ()):
+        key = key_from_jwk(jwk)
+        if key is None:
+            continue
+        if key.kty == "RSA" and key_fits(key, "RS256") is not None:
+            raise fail("jwks", f"key #{position + 1}: RSA keys need at least 2048 bits")
+        keys.append(key)
+    return tuple(keys)
+
+
+def _parse_signing_alg(value: object, method: AuthMethod, fail: Any) -> str | None:
+    if value is None:
+        return None
+    if not method.uses_assertion:
+        raise fail(
+            _SIGNING_ALG_FIELD,
+            "applies to private_key_jwt and client_secret_jwt only (RFC 7591 2)",
+        )
+    allowed = (
+        ASYMMETRIC_ALGORITHMS if method is AuthMethod.PRIVATE_KEY_JWT else HMAC_ALGORITHMS
+    )
+    if not isinstance(value, str) or value not in allowed:
+        # RFC 7591 2: "none" MUST NOT be used; an HMAC with a public key is no proof either.
+        raise fail(
+            _SIGNING_ALG_FIELD,
+            f"{method.value} accepts one of {', '.join(sorted(allowed))}",
+        )
+    return value
 
 
 def _parse_secrets(metadata: Mapping[str, Any], fail: Any) -> list[StoredSecret]:
@@ -977,7 +1121,7 @@ def _parse_secrets(metadata: Mapping[str, Any], fail: Any) -> list[StoredSecret]
         expires = _epoch(metadata.get("client_secret_expires_at", 0), "client_secret_expires_at",
                          fail)
         for h in hashes:
-            out.append(_stored(h, expires, None, None, "client_secret_hash", fail))
+            out.append(_stored(h, expires, "client_secret_hash", fail))
     extra = metadata.get("client_secrets")
     if extra is not None:
         if not isinstance(extra, list | tuple):
@@ -995,10 +1139,10 @@ def _parse_secrets(metadata: Mapping[str, Any], fail: Any) -> list[StoredSecret]
                 _stored(
                     entry["hash"],
                     _epoch(entry.get("expires_at", 0), "client_secrets", fail),
-                    label,
-                    entry.get("created_at"),
                     "client_secrets",
                     fail,
+                    label=label,
+                    created_at=entry.get("created_at"),
                 )
             )
     return out
@@ -1007,10 +1151,11 @@ def _parse_secrets(metadata: Mapping[str, Any], fail: Any) -> list[StoredSecret]
 def _stored(
     value: object,
     expires: datetime | None,
-    label: str | None,
-    created_at: object,
     field: str,
     fail: Any,
+    *,
+    label: str | None = None,
+    created_at: object = None,
 ) -> StoredSecret:
     if not isinstance(value, str):
         raise fail(field, "a secret hash must be a string")

@@ -10,9 +10,13 @@ Bounds and policies, so that a slow, huge or hostile key-set host cannot hurt th
 
 * **https only** (``allow_http=True`` is for tests against 127.0.0.1); redirects are
   refused, because a registered URI that redirects elsewhere is not the registered URI.
-* **timeout** per socket operation, and the body must arrive within the same time overall
-  (a fetch takes at most about twice ``timeout``; DNS resolution is the resolver's).
+* **timeout**: one deadline for the whole fetch -- connect, TLS, headers and body -- however
+  slowly the host sends them (DNS resolution is the resolver's).
 * **size**: at most ``max_size`` bytes are read; a larger body is refused, not truncated.
+* **addresses**: the URI comes from client metadata, so a host that resolves to a loopback,
+  link-local (169.254.169.254), private or otherwise non-global address is refused unless
+  listed in ``allow_addresses`` (SSRF defence). The ``*_proxy`` environment variables are
+  not honoured (a proxy would connect where the policy never looked).
 * **cache**: a fetched set is used for ``ttl``; a forced :meth:`JwksFetcher.refresh` (the
   verifier asks for one when it sees an unknown certificate) happens at most once per
   ``refresh_interval`` per URI, and so does a retry after a failure -- a stream of unknown
@@ -22,8 +26,14 @@ Bounds and policies, so that a slow, huge or hostile key-set host cannot hurt th
   client out. The price: a certificate the client removed from its set stays accepted while
   its host cannot be reached, for at most ``ttl + stale_grace``. Set ``stale_grace=
   timedelta(0)`` to fail closed as soon as ``ttl`` runs out.
-* **one fetch per URI at a time**: concurrent callers wait for the fetch in progress (or are
-  served the still-usable previous set) instead of all fetching.
+* **one fetch per URI at a time, and nobody waits for it**: a caller that finds the URI being
+  fetched is served the still-usable previous set, or fails at once (``FetchError``: "being
+  fetched") -- so a slow host holds one thread for one ``timeout`` per refresh, never every
+  request of its client, and never a thread another client needs.
+
+The transport is :mod:`clientauth._fetch` (shared with revocation checking). A custom
+``opener`` replaces it for the connection (it then decides proxies, TLS and addresses); the
+deadline and size cap still apply to the body, and redirects are still refused.
 
 Errors are :class:`~clientauth.FetchError` with a message naming the URI and the cause.
 """
@@ -36,17 +46,17 @@ import dataclasses
 import http.client
 import json
 import math
-import ssl
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from ._clock import system_now
+from ._fetch import AddressPolicy, fetch
 from ._x509 import certificate_thumbprint, load_certificate
 from .exceptions import ConfigurationError, FetchError, ParseError
 
@@ -61,7 +71,7 @@ __all__ = [
 ]
 
 DEFAULT_JWKS_TIMEOUT = 5.0
-"""Seconds allowed per socket operation, and for the whole body."""
+"""Seconds allowed for one whole fetch (connect, TLS, headers and body)."""
 
 DEFAULT_JWKS_MAX_SIZE = 256 * 1024
 """Largest key set read, in bytes. A JWK with a 4 KiB RSA certificate in ``x5c`` is ~6 KiB,
@@ -77,38 +87,6 @@ DEFAULT_JWKS_STALE_GRACE = timedelta(hours=1)
 _READ_CHUNK = 16 * 1024
 _ACCEPT = "application/jwk-set+json, application/json;q=0.9"  # RFC 7517 section 8.5.1
 _USER_AGENT = "clientauth-jwks"
-
-
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    """Turn every 3xx into an HTTPError: the registered URI is the one to be fetched."""
-
-    def redirect_request(  # noqa: PLR0917 - the stdlib's signature
-        self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None
-
-
-def _default_opener() -> urllib.request.OpenerDirector:
-    # Built by hand rather than with build_opener(), which would also install file:, ftp:
-    # and data: handlers and the redirect-following handler.
-    opener = urllib.request.OpenerDirector()
-    for handler in (
-        urllib.request.ProxyHandler(),
-        urllib.request.UnknownHandler(),
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(context=ssl.create_default_context()),
-        urllib.request.HTTPDefaultErrorHandler(),
-        _RefuseRedirects(),
-        urllib.request.HTTPErrorProcessor(),
-    ):
-        opener.add_handler(handler)
-    return opener
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -132,10 +110,12 @@ class JwksFetcher:
     every bound; ``stale_grace`` is how long past ``ttl`` a set is still served while fetching
     it fails.
 
-    ``now`` (a callable returning an aware datetime) drives the cache; ``opener`` is a
-    ``urllib.request.OpenerDirector`` for custom TLS or proxy settings (the default refuses
-    redirects and honours the ``*_proxy`` environment variables; a final URL that differs from
-    the requested one is refused whatever the opener).
+    ``now`` (a callable returning an aware datetime) drives the cache; ``allow_addresses``
+    lists addresses or networks (``"10.0.0.0/8"``, ``"127.0.0.1"``) a key-set host may resolve
+    to although they are not globally routable. ``opener`` is a ``urllib.request.OpenerDirector``
+    for custom TLS or proxy settings, used instead of the built-in transport (it then decides
+    addresses and the connect timeout; a final URL that differs from the requested one is
+    refused whatever the opener).
 
     Settings are validated eagerly (:class:`~clientauth.ConfigurationError`) and immutable; the
     cache is guarded by locks, so one fetcher is shared by every thread.
@@ -152,6 +132,7 @@ class JwksFetcher:
         now: Callable[[], datetime] | None = None,
         allow_http: bool = False,
         opener: urllib.request.OpenerDirector | None = None,
+        allow_addresses: Iterable[str] = (),
     ) -> None:
         if (
             isinstance(timeout, bool)
@@ -191,7 +172,8 @@ class JwksFetcher:
         self._stale_grace = stale_grace
         self._now = now or system_now
         self._allow_http = allow_http
-        self._opener = opener or _default_opener()
+        self._policy = AddressPolicy.build(allow_addresses)
+        self._opener = opener
         self._lock = threading.Lock()  # guards the two dicts below, never held while fetching
         self._entries: dict[str, _Entry] = {}
         self._uri_locks: dict[str, threading.Lock] = {}
@@ -200,7 +182,8 @@ class JwksFetcher:
         return (
             f"JwksFetcher(timeout={self._timeout}, max_size={self._max_size}, ttl={self._ttl}, "
             f"refresh_interval={self._refresh_interval}, stale_grace={self._stale_grace}, "
-            f"allow_http={self._allow_http})"
+            f"allow_http={self._allow_http}, "
+            f"allow_addresses={[str(n) for n in self._policy.allow]})"
         )
 
     # -- public ------------------------------------------------------------------------
@@ -213,10 +196,7 @@ class JwksFetcher:
             return entry.thumbprints  # type: ignore[return-value] # _fresh implies a set
         lock = self._uri_lock(uri)
         if not lock.acquire(blocking=False):
-            # Someone is fetching this URI: a still-usable set beats waiting for them.
-            if entry is not None and self._usable(entry, now):
-                return entry.thumbprints  # type: ignore[return-value] # _usable implies a set
-            lock.acquire()
+            return self._busy(uri, entry, now)
         try:
             entry = self._entries.get(uri)
             now = self._clock()
@@ -232,12 +212,17 @@ class JwksFetcher:
     def refresh(self, uri: str) -> frozenset[str]:
         """Fetch ``uri`` now, unless it was fetched (or tried) less than ``refresh_interval``
         ago; then answer as :meth:`thumbprints` would from the cache."""
-        with self._uri_lock(uri):
+        lock = self._uri_lock(uri)
+        if not lock.acquire(blocking=False):
+            return self._busy(uri, self._entries.get(uri), self._clock())
+        try:
             entry = self._entries.get(uri)
             now = self._clock()
             if entry is not None and now < entry.attempted_at + self._refresh_interval:
                 return self._serve(uri, entry, now)
             return self._fetch_and_store(uri, entry, now)
+        finally:
+            lock.release()
 
     def forget(self, uri: str) -> None:
         """Drop what is cached for ``uri`` (e.g. the client was removed from the registry)."""
@@ -265,6 +250,16 @@ class JwksFetcher:
     def _usable(self, entry: _Entry, now: datetime) -> bool:
         return (
             entry.fetched_at is not None and now < entry.fetched_at + self._ttl + self._stale_grace
+        )
+
+    def _busy(self, uri: str, entry: _Entry | None, now: datetime) -> frozenset[str]:
+        # Another thread is fetching this URI. Waiting for it would tie this thread to a
+        # host that may be slow (and, under a thread pool, starve every other client): a
+        # still-usable set is served, otherwise this caller fails now.
+        if entry is not None and entry.thumbprints is not None and self._usable(entry, now):
+            return entry.thumbprints
+        raise FetchError(
+            f"jwks_uri {uri!r}: being fetched for another request; no usable key set yet"
         )
 
     def _serve(self, uri: str, entry: _Entry, now: datetime) -> frozenset[str]:
@@ -301,17 +296,31 @@ class JwksFetcher:
         except ValueError:
             raise FetchError(f"jwks_uri {uri!r} is not a valid URL") from None
         allowed = ("https", "http") if self._allow_http else ("https",)
+        if self._opener is None:
+            body = fetch(
+                uri,
+                what="jwks_uri",
+                timeout=self._timeout,
+                max_size=self._max_size,
+                policy=self._policy,
+                schemes=allowed,
+                headers={"Accept": _ACCEPT, "User-Agent": _USER_AGENT},
+            )
+            return _parse_key_set(uri, body)
         if parts.scheme not in allowed:
             raise FetchError(f"jwks_uri {uri!r}: only https is allowed")
         if not parts.hostname:
             raise FetchError(f"jwks_uri {uri!r} has no host")
-        # S310: the scheme was checked just above (https, or http when allowed).
+        return _parse_key_set(uri, self._fetch_with_opener(uri, self._opener))
+
+    def _fetch_with_opener(self, uri: str, opener: urllib.request.OpenerDirector) -> bytes:
+        # S310: the caller checked the scheme (https, or http when allowed).
         request = urllib.request.Request(  # noqa: S310
             uri, headers={"Accept": _ACCEPT, "User-Agent": _USER_AGENT}, method="GET"
         )
         deadline = time.monotonic() + self._timeout
         try:
-            with self._opener.open(request, timeout=self._timeout) as response:
+            with opener.open(request, timeout=self._timeout) as response:
                 if response.geturl() != request.get_full_url():
                     raise FetchError(f"jwks_uri {uri!r}: redirect refused")
                 status = getattr(response, "status", None) or response.getcode()
@@ -324,7 +333,7 @@ class JwksFetcher:
                     raise FetchError(
                         f"jwks_uri {uri!r}: key set larger than {self._max_size} bytes"
                     )
-                body = self._read(uri, response, deadline)
+                return self._read(uri, response, deadline)
         except urllib.error.HTTPError as exc:
             exc.close()
             if 300 <= exc.code < 400:
@@ -336,7 +345,6 @@ class JwksFetcher:
             # OSError covers timeouts, refused connections and TLS failures; HTTPException a
             # server that breaks HTTP; ValueError a URL http.client will not send.
             raise FetchError(f"jwks_uri {uri!r}: {type(exc).__name__}: {exc}") from None
-        return _parse_key_set(uri, body)
 
     def _read(self, uri: str, response: Any, deadline: float) -> bytes:
         # read1 returns what one socket read gives, so the deadline is checked between

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -66,8 +67,11 @@ __all__ = [
     "MAX_ANCHOR_SETS",
     "MAX_CACHE_SIZE",
     "MAX_CHAIN_DEPTH",
+    "MAX_EXPLAIN_CANDIDATES",
+    "MAX_EXPLAIN_SIGNATURES",
     "MAX_INTERMEDIATES",
     "MAX_TRUST_ANCHORS",
+    "MAX_SHOWN_NAME",
     "MIN_RSA_BITS",
     "PKIVerifier",
 ]
@@ -94,6 +98,7 @@ used store is rebuilt on demand, which costs microseconds, not correctness."""
 
 _SHA256 = hashes.SHA256()
 _CLIENT_AUTH = ExtendedKeyUsageOID.CLIENT_AUTH
+_ANY_EKU = ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE
 _SAN_RULE = "RFC 5280 4.2.1.6: a certificate with an empty subject needs a critical subjectAltName"
 # What cryptography raises for certificates it cannot represent: ValueError (malformed),
 # DuplicateExtension (RFC 5280 4.2: each extension at most once), TypeError (e.g. IP name
@@ -101,6 +106,17 @@ _SAN_RULE = "RFC 5280 4.2.1.6: a certificate with an empty subject needs a criti
 _PARSE_ERRORS = CERTIFICATE_ERRORS
 _EMAIL_ADDRESS = NameOID.EMAIL_ADDRESS
 _ENCOUNTERED = re.compile(r"\s*\(encountered processing .*\)\s*$", re.DOTALL)
+_SubjectIndex = dict[x509.Name, tuple[x509.Certificate, ...]]
+
+MAX_EXPLAIN_SIGNATURES: Final = 32
+"""Most signature checks spent explaining one refusal. The explanation runs only after
+cryptography has refused, on certificates the client chose, so its cost is bounded."""
+
+MAX_EXPLAIN_CANDIDATES: Final = 8
+"""Most same-named issuer candidates tried per step when explaining a refusal."""
+
+MAX_SHOWN_NAME: Final = 160
+"""Longest certificate name quoted in an explanation (names come from the client)."""
 
 
 # -- the extension policies, built once for the process ----------------------------------------
@@ -136,7 +152,7 @@ class _AnchorSet:
     (RFC 5280 4.1.2.5), so truncating ``now`` to the second changes no decision.
     """
 
-    __slots__ = ("_current", "_depth", "anchors", "key", "store")
+    __slots__ = ("_by_subject", "_current", "_depth", "anchors", "key", "store")
 
     def __init__(self, anchors: Sequence[x509.Certificate], depth: int) -> None:
         self.anchors = tuple(anchors)
@@ -144,6 +160,15 @@ class _AnchorSet:
         self.store = Store(list(self.anchors))
         self._depth = depth
         self._current: tuple[int, ClientVerifier] | None = None
+        self._by_subject: _SubjectIndex | None = None
+
+    def by_subject(self) -> _SubjectIndex:
+        """The anchors by subject name, built on the first refusal to explain (never on the
+        accepting path); a single reference assignment, so a race builds it twice at worst."""
+        index = self._by_subject
+        if index is None:
+            index = self._by_subject = _subject_index(self.anchors)
+        return index
 
     def verifier(self, second: int) -> ClientVerifier:
         current = self._current
@@ -222,6 +247,7 @@ class PKIVerifier:
         "_depth",
         "_global",
         "_intermediates",
+        "_intermediates_index",
         "_now",
         "_require_san",
         "_revocation",
@@ -274,6 +300,7 @@ class PKIVerifier:
         self._cache_ttl = cache_ttl
         self._require_san = require_san
         self._intermediates = list(pool)
+        self._intermediates_index: _SubjectIndex | None = None
         self._global = _AnchorSet(anchors, depth) if anchors else None
         self._anchor_sets: collections.OrderedDict[
             tuple[x509.Certificate, ...], _AnchorSet
@@ -352,6 +379,13 @@ class PKIVerifier:
             self._cache.clear()
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _intermediates_by_subject(self) -> _SubjectIndex:
+        # Built on the first refusal to explain, like _AnchorSet.by_subject.
+        index = self._intermediates_index
+        if index is None:
+            index = self._intermediates_index = _subject_index(self._intermediates)
+        return index
 
     @staticmethod
     def _check_clock(now: object) -> datetime:
@@ -449,7 +483,10 @@ class PKIVerifier:
         try:
             verified = verifier.verify(leaf, [*presented[1:], *self._intermediates])
         except VerificationError as exc:
-            return _explain(str(exc), presented, anchors.anchors, at), None
+            explained = _explain(
+                str(exc), presented, anchors, self._intermediates_by_subject(), at
+            )
+            return explained, None
         except _PARSE_ERRORS:
             # Malformed extensions surface when cryptography parses them.
             return CertificateCheck.failed(
@@ -744,24 +781,25 @@ def _email_within(email: object, constraint: str) -> bool | None:
 def _explain(
     message: str,
     presented: Sequence[x509.Certificate],
-    anchors: Sequence[x509.Certificate],
+    anchors: _AnchorSet,
+    pool: _SubjectIndex,
     at: datetime,
 ) -> CertificateCheck:
-    """Map cryptography's VerificationError text to a Failure. Unknown texts are
-    UNTRUSTED_CHAIN: a refusal is a refusal, only the label would be less precise."""
+    """Why cryptography refused the chain: which certificate, which rule.
+
+    cryptography's error names the rule but often not the certificate, and after a failed
+    path search only "candidates exhausted". :func:`_diagnose` walks the path the way a path
+    builder does and names the first certificate that breaks a rule; when it finds nothing,
+    cryptography's own text is quoted. Either way this only explains a refusal: it never
+    turns one into an accept. Unknown texts are UNTRUSTED_CHAIN: a refusal is a refusal,
+    only the label would be less precise.
+    """
     reason = _ENCOUNTERED.sub("", message.removeprefix("validation failed: "))
+    diagnosed = _diagnose(presented, anchors, pool, at)
+    if diagnosed is not None:
+        failure, detail = diagnosed
+        return CertificateCheck.failed(failure, detail)
     if "not valid at validation time" in reason:
-        # The leaf's own window was pre-checked, so an issuer (presented or pooled) is out.
-        issuers = [*presented[1:], *anchors]
-        if any(at > c.not_valid_after_utc for c in issuers):
-            return CertificateCheck.failed(
-                Failure.CERTIFICATE_EXPIRED, "an issuing CA certificate in the chain has expired"
-            )
-        if any(at < c.not_valid_before_utc for c in issuers):
-            return CertificateCheck.failed(
-                Failure.CERTIFICATE_NOT_YET_VALID,
-                "an issuing CA certificate in the chain is not yet valid",
-            )
         return CertificateCheck.failed(
             Failure.UNTRUSTED_CHAIN, "a CA certificate on the path is outside its validity period"
         )
@@ -776,14 +814,222 @@ def _explain(
         )
     if _SAN_RULE in reason:
         return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, _SAN_RULE)
-    if "candidates exhausted" in reason:
-        return CertificateCheck.failed(
-            Failure.UNTRUSTED_CHAIN,
-            "no path from the client certificate to a configured trust anchor",
-        )
+    reason = reason.removeprefix("candidates exhausted: ")
     return CertificateCheck.failed(
-        Failure.UNTRUSTED_CHAIN, f"the chain does not validate: {reason[:200]}"
+        Failure.UNTRUSTED_CHAIN,
+        "no path from the client certificate to a configured trust anchor "
+        f"(cryptography: {_printable(reason, 200)})",
     )
+
+
+def _subject_index(certificates: Iterable[x509.Certificate]) -> _SubjectIndex:
+    index: dict[x509.Name, list[x509.Certificate]] = {}
+    for certificate in certificates:
+        try:
+            index.setdefault(certificate.subject, []).append(certificate)
+        except _PARSE_ERRORS:
+            continue
+    return {subject: tuple(found) for subject, found in index.items()}
+
+
+def _diagnose(
+    presented: Sequence[x509.Certificate],
+    anchors: _AnchorSet,
+    pool: _SubjectIndex,
+    at: datetime,
+) -> tuple[Failure, str] | None:
+    """Walk up from the leaf, issuer by issuer (presented certificates, then the configured
+    intermediates, with the anchors tried first), and return the failure and the sentence
+    naming the first certificate and RFC 5280 rule that stop the path; ``None`` when the
+    walk reaches an anchor without finding one (the caller then quotes cryptography).
+
+    The leaf's own window, EKU and basicConstraints were checked by _precheck_leaf.
+    """
+    try:
+        return _walk(presented, anchors, pool, at)
+    except _PARSE_ERRORS:
+        # A certificate cryptography could read enough to refuse but not enough to explain.
+        return None
+
+
+def _walk(
+    presented: Sequence[x509.Certificate],
+    anchors: _AnchorSet,
+    pool: _SubjectIndex,
+    at: datetime,
+) -> tuple[Failure, str] | None:
+    leaf = presented[0]
+    if leaf.version is not x509.Version.v3:
+        # CABF BR 7.1.1 (the profile cryptography verifies): certificates are version 3.
+        # `openssl x509 -req` without -extfile/-extensions issues version 1.
+        return Failure.UNTRUSTED_CHAIN, (
+            f"the client certificate {_shown(leaf.subject)} is an X.509 version 1 "
+            "certificate; only version 3 certificates are accepted (issue it with extensions, "
+            "e.g. openssl x509 -req ... -extfile client.cnf)"
+        )
+    anchor_index = anchors.by_subject()
+    budget = MAX_EXPLAIN_SIGNATURES
+    child = leaf
+    below = 0  # non-self-issued intermediates between `child` and the leaf (RFC 5280 4.2.1.9)
+    seen = {leaf}
+    for _ in range(MAX_CHAIN_LENGTH + 1):
+        issuer_name = child.issuer
+        candidates: list[x509.Certificate] = []
+        for found in (
+            anchor_index.get(issuer_name, ()),
+            [c for c in presented[1:] if c.subject == issuer_name],
+            pool.get(issuer_name, ()),
+        ):
+            candidates.extend(c for c in found if c not in candidates)
+        if child.subject == issuer_name and child not in candidates:
+            candidates.append(child)
+        if not candidates:
+            hint = (
+                "; present the intermediate CA certificates after the client certificate, or "
+                "configure them as intermediates="
+                if child is leaf
+                else ""
+            )
+            return Failure.UNTRUSTED_CHAIN, (
+                f"{_role(child, leaf, anchor_index)} {_shown(child.subject)} is issued by "
+                f"{_shown(issuer_name)}, and no trust anchor, presented certificate or "
+                f"configured intermediate has that name{hint}"
+            )
+        signer: x509.Certificate | None = None
+        for candidate in candidates[:MAX_EXPLAIN_CANDIDATES]:
+            if budget == 0:
+                return None
+            budget -= 1
+            if _signed_by(child, candidate):
+                signer = candidate
+                break
+        if signer is None:
+            return Failure.UNTRUSTED_CHAIN, (
+                f"{_role(child, leaf, anchor_index)} {_shown(child.subject)} names "
+                f"{_shown(issuer_name)} as its issuer, but its signature does not verify with "
+                "the key of any certificate of that name (a different CA with the same name?)"
+            )
+        is_anchor = signer in anchor_index.get(signer.subject, ())
+        if signer is child and not is_anchor:
+            return Failure.UNTRUSTED_CHAIN, (
+                f"the path ends at the self-signed {_shown(child.subject)}, which is not a "
+                "configured trust anchor"
+                + (
+                    " (a self-signed client certificate is registered with "
+                    "self_signed_tls_client_auth)"
+                    if child is leaf
+                    else ""
+                )
+            )
+        problem = _ca_problem(signer, at, below)
+        if problem is not None:
+            failure, rule = problem
+            return failure, f"{_role(signer, leaf, anchor_index)} {_shown(signer.subject)} {rule}"
+        if is_anchor or signer in seen:
+            return None
+        seen.add(signer)
+        if signer.subject != signer.issuer:
+            below += 1
+        child = signer
+    return None
+
+
+def _signed_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        child.verify_directly_issued_by(issuer)
+    except (InvalidSignature, *_PARSE_ERRORS):
+        return False
+    return True
+
+
+def _ca_problem(ca: x509.Certificate, at: datetime, below: int) -> tuple[Failure, str] | None:
+    """The first rule ``ca`` breaks as the issuer of a client certificate path, or ``None``.
+
+    Each is a rule cryptography's CA policy enforces too; the order puts the rules a
+    certificate made with openssl's defaults breaks first.
+    """
+    if ca.version is not x509.Version.v3:
+        return Failure.UNTRUSTED_CHAIN, (
+            "is an X.509 version 1 certificate, which cannot carry basicConstraints and so "
+            "cannot act as a CA (RFC 5280 4.2.1.9, 6.1.4 (k)); openssl x509 -req issues "
+            "version 1 unless given extensions (-extfile)"
+        )
+    extensions = ca.extensions
+    try:
+        bc: x509.BasicConstraints | None = extensions.get_extension_for_class(
+            x509.BasicConstraints
+        ).value
+    except x509.ExtensionNotFound:
+        bc = None
+    if bc is None or not bc.ca:
+        return Failure.UNTRUSTED_CHAIN, (
+            ("has no basicConstraints extension" if bc is None else "has basicConstraints cA=FALSE")
+            + "; a CA certificate needs basicConstraints cA=TRUE (RFC 5280 4.2.1.9)"
+        )
+    try:
+        key_usage: x509.KeyUsage | None = extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        key_usage = None
+    if key_usage is None:
+        return Failure.UNTRUSTED_CHAIN, (
+            "has no keyUsage extension; a CA certificate must assert keyCertSign "
+            "(RFC 5280 4.2.1.3). openssl req -x509 adds no keyUsage unless asked: "
+            '-addext "keyUsage=critical,keyCertSign,cRLSign"'
+        )
+    if not key_usage.key_cert_sign:
+        return Failure.UNTRUSTED_CHAIN, (
+            "has a keyUsage without keyCertSign, so it may not sign certificates "
+            "(RFC 5280 4.2.1.3)"
+        )
+    # RFC 5280 4.1.2.5: valid from notBefore through notAfter, inclusive.
+    if at > ca.not_valid_after_utc:
+        return Failure.CERTIFICATE_EXPIRED, f"expired at {_iso(ca.not_valid_after_utc)}"
+    if at < ca.not_valid_before_utc:
+        return Failure.CERTIFICATE_NOT_YET_VALID, (
+            f"is not valid before {_iso(ca.not_valid_before_utc)}"
+        )
+    if bc.path_length is not None and below > bc.path_length:
+        return Failure.UNTRUSTED_CHAIN, (
+            f"has pathLenConstraint {bc.path_length}, but {below} intermediate CA "
+            f"certificate{'s' if below > 1 else ''} follow{'' if below > 1 else 's'} it on "
+            "the path (RFC 5280 4.2.1.9)"
+        )
+    try:
+        eku = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    if _CLIENT_AUTH not in eku and _ANY_EKU not in eku:
+        # A CA's EKU limits what the certificates below it may be used for (the WebPKI
+        # profile cryptography verifies; RFC 5280 4.2.1.12 leaves CA EKUs to policy).
+        return Failure.UNTRUSTED_CHAIN, (
+            "has an extendedKeyUsage without clientAuth, which rules out client "
+            "certificates issued below it"
+        )
+    return None
+
+
+def _role(
+    certificate: x509.Certificate, leaf: x509.Certificate, anchor_index: _SubjectIndex
+) -> str:
+    if certificate is leaf:
+        return "the client certificate"
+    if certificate in anchor_index.get(certificate.subject, ()):
+        return "the trust anchor"
+    return "the issuing CA certificate"
+
+
+def _shown(name: x509.Name) -> str:
+    """A certificate name for an explanation: RFC 4514 text, quoted and bounded."""
+    try:
+        text = name.rfc4514_string()
+    except _PARSE_ERRORS:
+        return "(a name that cannot be displayed)"
+    return repr(_printable(text, MAX_SHOWN_NAME))
+
+
+def _printable(text: str, limit: int) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _iso(value: datetime) -> str:

@@ -186,8 +186,9 @@ class FileRegistry:
 
     def update(self, client_id: str, change: Callable[[Client], Client]) -> Client | None:
         """Read-modify-write one client under the file lock: ``change`` receives the current
-        client and returns the new one (built with :meth:`Client.from_metadata`). Returns the
-        new client, or ``None`` (nothing written) when ``client_id`` is not registered."""
+        client and returns the new one (e.g. ``lambda c: c.rotate_secret(...)``, or any
+        :class:`Client`: what is written is its :meth:`Client.to_metadata`). Returns the new
+        client, or ``None`` (nothing written) when ``client_id`` is not registered."""
         updated: list[Client] = []
 
         def edit(clients: list[Client]) -> list[Client]:

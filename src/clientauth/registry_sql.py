@@ -20,24 +20,33 @@ trusts it alone: the cache and the optimistic check also compare the stored docu
 client; names are stored as SHA-256 digests of their normalised key, which keeps index
 entries small (a DN may be 4 KiB; PostgreSQL b-tree entries are limited to ~2.7 KiB).
 
-Lookups go through a bounded in-process cache with a short TTL: a change made by another
-process is seen here within ``cache_ttl`` (that is the revocation latency), a change made
-through *this* registry object at once. Unknown ids are cached too, for a shorter time, so a
-flood of made-up ids cannot turn into a flood of queries.
+Lookups go through a bounded in-process cache. A change made through *this* registry object
+is seen here at once. On PostgreSQL every write also sends a notification
+(``NOTIFY clientauth_clients`` in the write's own transaction, so it is delivered when the
+change commits and never for one rolled back), and every registry that caches listens for
+them on one background connection per database and process (:mod:`clientauth._listen`): a
+change made by another process or host is evicted here within milliseconds. The TTL
+(``cache_ttl``) stays as the bound when a notification cannot arrive -- a listener
+reconnecting after a database restart (it then drops the whole cache, having possibly missed
+some), a write made with plain SQL, SQLite (no notifications: the TTL is the revocation
+latency there). Unknown ids are cached too, for a shorter time, so a flood of made-up ids
+cannot turn into a flood of queries.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import json
 import math
 import random
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -47,12 +56,17 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from ._clock import duration_setting, system_now
+from ._listen import Listener, ListenUnsupported, Subscription, forks, notify, weak_callback
 from ._watchdog import WATCHDOG, Guard
 from ._x509 import certificate_thumbprint
-from .clients import MAX_CLIENT_ID_LENGTH, Client
+from .clients import (
+    MAX_CLIENT_ID_LENGTH,
+    THUMBPRINT_INDEX,
+    Client,
+    IndexKey,
+    certificate_index_keys,
+)
 from .exceptions import ClientMetadataError, ConfigurationError, RegistryError
-from .names import certificate_name_keys
-from .result import AuthMethod
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
@@ -63,6 +77,7 @@ __all__ = [
     "MAX_CACHE_TTL",
     "MAX_DB_TIMEOUT",
     "MAX_WRITE_RETRIES",
+    "NOTIFY_CHANNEL",
     "SCHEMA_VERSION",
     "SQLRegistry",
 ]
@@ -72,7 +87,12 @@ SCHEMA_VERSION = 1
 
 DEFAULT_CACHE_TTL = timedelta(seconds=5)
 """How long a looked-up client is served from the cache: the revocation latency across
-processes."""
+processes when no notification arrives (SQLite; PostgreSQL while its listener reconnects)."""
+
+NOTIFY_CHANNEL = "clientauth_clients"
+"""The PostgreSQL channel every write notifies and every caching registry listens to. The
+payload is JSON: ``{"client_id": ...}`` for one client, anything else (``{"all": true}``)
+means "drop every cached lookup"."""
 
 MAX_CACHE_TTL = timedelta(hours=1)
 """Longest cache TTL accepted: beyond it a revoked secret would work for too long."""
@@ -108,6 +128,10 @@ _MIN_CONNECT_TIMEOUT = 2  # seconds: libpq (and psycopg) raise anything shorter 
 _KEY_QUERY_CHUNK = 200  # bind parameters per IN (...) query; certificates may carry many SANs
 _PG_LOCK_KEY = 0x636C6175  # "clau": the advisory lock taken while creating the schema
 _SQLITE_BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits for another process's lock
+
+_ALL_CHANGED = '{"all": true}'  # the payload of a change not limited to one client
+
+logger = logging.getLogger("clientauth.registry")
 
 _MAX_REASON = 300  # characters of a database error message kept in a RegistryError
 # Secret hashes as clientauth stores them (secret.py): redacted from any database message.
@@ -177,8 +201,11 @@ class SQLRegistry:
     :class:`~clientauth.exceptions.RegistryError`, which carries no parameter, no row and
     no chained driver exception.
 
-    ``cache_ttl`` bounds how long a change made by another process goes unseen (``0``
-    disables the cache); ``negative_ttl`` is the same for unknown ids (default 1 s, at most
+    ``cache_ttl`` bounds how long a change made by another process goes unseen when no
+    notification reaches this process (``0`` disables the cache); on PostgreSQL, with
+    ``listen`` (the default), writes made anywhere through clientauth are pushed to the cache
+    at once (see the module docstring); ``listen=False`` relies on ``cache_ttl`` alone.
+    ``negative_ttl`` is the same for unknown ids (default 1 s, at most
     ``cache_ttl``); ``cache_size`` bounds the entries kept (least recently refreshed go first).
     ``now`` is a callable returning an aware datetime (default: the system clock).
 
@@ -191,7 +218,10 @@ class SQLRegistry:
     here from a URL (values given in the URL win); the watchdog applies to every PostgreSQL
     engine, including one passed in.
 
-    Call :meth:`create_schema` once per database (it also migrates). Thread-safe.
+    Call :meth:`create_schema` once per database (it also migrates). Thread-safe. The
+    listener thread starts with the first lookup that reaches the database; :meth:`close` (or
+    ``with SQLRegistry(...) as registry:``) stops it and releases the pooled connections, and
+    a registry garbage-collected without ``close()`` stops listening too.
     """
 
     def __init__(
@@ -204,6 +234,7 @@ class SQLRegistry:
         now: Callable[[], datetime] | None = None,
         connect_timeout: timedelta | float = DEFAULT_CONNECT_TIMEOUT,
         statement_timeout: timedelta | float = DEFAULT_STATEMENT_TIMEOUT,
+        listen: bool = True,
     ) -> None:
         ttl = _duration(cache_ttl, "cache_ttl")
         connect = duration_setting(connect_timeout, "connect_timeout", MAX_DB_TIMEOUT)
@@ -241,6 +272,16 @@ class SQLRegistry:
         self._by_id: OrderedDict[str, _Entry] = OrderedDict()
         self._by_cert: OrderedDict[str, tuple[float, tuple[Client, ...]]] = OrderedDict()
         self._schema_checked = False
+        # Bumped by every invalidation: a lookup caches what it read only when no
+        # invalidation happened since it started, or a notification that arrived while the
+        # query ran would be undone by storing the row read before the change.
+        self._epoch = 0
+        self._listen = (
+            bool(listen) and self._size > 0 and self._engine.dialect.name == "postgresql"
+        )
+        self._listen_lock = threading.Lock()
+        self._subscription: Subscription | None = None
+        self._subscribed_in = -1  # _listen.forks() when subscribed: a fork starts over
 
     @property
     def engine(self) -> Engine:
@@ -250,7 +291,68 @@ class SQLRegistry:
 
     def __repr__(self) -> str:
         url = self._engine.url.render_as_string(hide_password=True)
-        return f"SQLRegistry({url!r}, cache_ttl={self._ttl:g}s)"
+        return f"SQLRegistry({url!r}, cache_ttl={self._ttl:g}s, listen={self._listen})"
+
+    @property
+    def listening(self) -> bool:
+        """Whether changes made elsewhere are being pushed to this registry's cache right
+        now (a live LISTEN connection); ``False`` before the first lookup, while
+        reconnecting, on SQLite, and with ``listen=False`` or no cache."""
+        subscription = self._subscription
+        return subscription is not None and subscription.live
+
+    def close(self) -> None:
+        """Stop listening and release the pooled connections (of an engine built here; one
+        passed in is left to its owner). Lookups still work afterwards, on ``cache_ttl``
+        alone."""
+        with self._listen_lock:
+            self._listen = False
+            subscription, self._subscription = self._subscription, None
+        if subscription is not None:
+            subscription.close()
+        if self._given is None:
+            self._engine.dispose()
+
+    def __enter__(self) -> SQLRegistry:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _ensure_listening(self) -> None:
+        if not self._listen or (
+            self._subscription is not None and self._subscribed_in == forks()
+        ):
+            return
+        with self._listen_lock:
+            if not self._listen or (
+                self._subscription is not None and self._subscribed_in == forks()
+            ):
+                return
+            # A subscription inherited through fork() belongs to the parent's thread, which
+            # does not exist here: dropped without closing (closing would wake the parent).
+            try:
+                subscription = Listener.shared(self._engine).subscribe(
+                    NOTIFY_CHANNEL, weak_callback(self, SQLRegistry._on_notify)
+                )
+            except ListenUnsupported as exc:
+                logger.info("not listening for registry changes (%s): cache_ttl applies", exc)
+                self._listen = False
+                return
+            self._subscription, self._subscribed_in = subscription, forks()
+            weakref.finalize(self, subscription.close, wait=False)
+
+    def _on_notify(self, payload: str | None) -> None:
+        """A notification (``None``: some may have been missed): evict what it names."""
+        client_id = None
+        if payload is not None:
+            try:
+                message = json.loads(payload)
+            except ValueError:
+                message = None
+            if isinstance(message, dict) and isinstance(message.get("client_id"), str):
+                client_id = message["client_id"]
+        self.invalidate(client_id)
 
     @contextlib.contextmanager
     def _connect(self, *, begin: bool = False) -> Iterator[Connection]:
@@ -291,11 +393,13 @@ class SQLRegistry:
         if entry is not None and entry.expires > self._clock():
             return entry.client
         stale = entry
+        epoch = self._epoch
+        self._ensure_listening()
         self._check_schema()
         with self._connect() as conn:
             row = conn.execute(_SELECT_CLIENT, {"client_id": client_id}).first()
         if row is None:
-            self._remember(client_id, None, b"", self._negative_ttl)
+            self._remember(client_id, None, b"", self._negative_ttl, epoch)
             return None
         digest = _digest(row.metadata)
         # Same stored document as the expired entry: the client is the same, skip parsing.
@@ -303,7 +407,7 @@ class SQLRegistry:
             client = stale.client
         else:
             client = _parse_row(client_id, row.metadata)
-        self._remember(client_id, client, digest, self._ttl)
+        self._remember(client_id, client, digest, self._ttl, epoch)
         return client
 
     def find_by_certificate(self, certificate: x509.Certificate) -> Sequence[Client]:
@@ -312,9 +416,10 @@ class SQLRegistry:
         cached = self._by_cert.get(thumbprint) if self._size else None
         if cached is not None and cached[0] > self._clock():
             return cached[1]
-        name_keys = certificate_name_keys(certificate)
-        lookup = {_name_key(field, key): (field, key) for field, key in name_keys}
-        lookup_keys = [_thumbprint_key(thumbprint), *lookup]
+        index_keys = certificate_index_keys(certificate)
+        lookup_keys = sorted({_stored_key(key) for key in index_keys})
+        epoch = self._epoch
+        self._ensure_listening()
         self._check_schema()
         rows: dict[str, tuple[str, int]] = {}
         with self._connect() as conn:
@@ -325,20 +430,15 @@ class SQLRegistry:
         found: list[Client] = []
         for client_id in sorted(rows):
             client = _parse_row(client_id, rows[client_id][0])
-            # The index only narrows the search; the decision uses the parsed client, with
-            # the same rules as MemoryRegistry.
-            if (
-                client.method is AuthMethod.TLS_CLIENT_AUTH
-                and client.registered_name is not None
-                and (client.registered_name.field, client.registered_name.key) in name_keys
-            ) or (
-                client.method is AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH
-                and thumbprint in client.pinned_thumbprints
-            ):
+            # The index only narrows the search (its keys are digests); the decision uses the
+            # parsed client's own keys, the definition MemoryRegistry uses too.
+            if not client.index_keys.isdisjoint(index_keys):
                 found.append(client)
         result = tuple(found)
         if self._size:
             with self._lock:
+                if epoch != self._epoch:
+                    return result  # invalidated while we read: do not keep what we read
                 self._by_cert[thumbprint] = (self._clock() + self._ttl, result)
                 self._by_cert.move_to_end(thumbprint)
                 while len(self._by_cert) > self._size:
@@ -350,18 +450,24 @@ class SQLRegistry:
     def invalidate(self, client_id: str | None = None) -> None:
         """Forget cached lookups: of one client (and every certificate lookup, which may
         name it), or everything. Writes through this object invalidate by themselves; call
-        this when you learn of a change made elsewhere before ``cache_ttl`` runs out."""
+        this when you learn of a change made elsewhere that no notification announces
+        (SQLite, a write made with plain SQL) before ``cache_ttl`` runs out."""
         with self._lock:
+            self._epoch += 1
             if client_id is None:
                 self._by_id.clear()
             else:
                 self._by_id.pop(client_id, None)
             self._by_cert.clear()
 
-    def _remember(self, client_id: str, client: Client | None, digest: bytes, ttl: float) -> None:
+    def _remember(
+        self, client_id: str, client: Client | None, digest: bytes, ttl: float, epoch: int
+    ) -> None:
         if not self._size or ttl <= 0:
             return
         with self._lock:
+            if epoch != self._epoch:
+                return  # invalidated while we read: what we read may be the old row
             self._by_id[client_id] = _Entry(self._clock() + ttl, client, digest)
             self._by_id.move_to_end(client_id)
             while len(self._by_id) > self._size:
@@ -434,6 +540,7 @@ class SQLRegistry:
                 conn.execute(sa.delete(names_table))
                 for client in clients:
                     _insert_names(conn, client)
+                _announce(conn, None)
 
         _storing(write)
         self.invalidate()
@@ -485,6 +592,7 @@ class SQLRegistry:
                 with self._connect(begin=True) as conn:
                     conn.execute(sa.insert(clients_table).values(**self._row(client, 1)))
                     _insert_names(conn, client)
+                    _announce(conn, client.client_id)
             except sa.exc.IntegrityError:
                 if not self._exists(client.client_id):
                     raise  # not a duplicate: a constraint of the database refused the row
@@ -571,6 +679,7 @@ class SQLRegistry:
                             raise _Conflict
                     conn.execute(sa.delete(names_table).where(names_table.c.client_id == client_id))
                     _insert_names(conn, new)
+                    _announce(conn, client_id)
             except _Conflict:
                 pass  # another writer changed the row since we read it
             except sa.exc.IntegrityError:
@@ -601,6 +710,8 @@ class SQLRegistry:
                 done = conn.execute(
                     sa.delete(clients_table).where(clients_table.c.client_id == client_id)
                 )
+                if done.rowcount:
+                    _announce(conn, client_id)
             return bool(done.rowcount)
 
         removed = _storing(write)
@@ -657,21 +768,24 @@ def _registry_error(exc: sa.exc.StatementError, clients: Sequence[Client]) -> Re
 
 
 def _secret_hashes(client: Client) -> set[str]:
-    metadata = client.to_metadata()
-    legacy = metadata.get("client_secret_hash")
-    found = {legacy} if isinstance(legacy, str) else set(legacy or ())
-    for entry in metadata.get("client_secrets") or ():
-        if isinstance(entry, Mapping) and isinstance(entry.get("hash"), str):
-            found.add(entry["hash"])
-    return {h for h in found if isinstance(h, str) and h}
+    return {s.text for s in client.secrets if s.text}
+
+
+def _announce(conn: Connection, client_id: str | None) -> None:
+    """Tell every listening registry (PostgreSQL) that ``client_id`` (``None``: anything)
+    changed; delivered when ``conn``'s transaction commits."""
+    if conn.dialect.name != "postgresql":
+        return
+    payload = (
+        _ALL_CHANGED
+        if client_id is None
+        else json.dumps({"client_id": client_id}, ensure_ascii=False)
+    )
+    notify(conn, NOTIFY_CHANNEL, payload, fallback=_ALL_CHANGED)
 
 
 def _insert_names(conn: Connection, client: Client) -> None:
-    keys: set[str] = set()
-    if client.method is AuthMethod.TLS_CLIENT_AUTH and client.registered_name is not None:
-        keys.add(_name_key(client.registered_name.field, client.registered_name.key))
-    if client.method is AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH:
-        keys.update(_thumbprint_key(t) for t in client.pinned_thumbprints)
+    keys = {_stored_key(key) for key in client.index_keys}
     if keys:
         conn.execute(
             sa.insert(names_table),
@@ -679,14 +793,15 @@ def _insert_names(conn: Connection, client: Client) -> None:
         )
 
 
-def _name_key(field: str, key: Hashable) -> str:
-    # Keys are str, bytes or nested tuples of str (names.py): their repr is stable.
-    digest = hashlib.sha256(repr((field, key)).encode("utf-8", "backslashreplace")).hexdigest()
+def _stored_key(key: IndexKey) -> str:
+    """How an index key (Client.index_keys, certificate_index_keys) is stored in
+    ``clientauth_client_names``."""
+    field, value = key
+    if field == THUMBPRINT_INDEX and isinstance(value, str):
+        return f"x5t:{value}"
+    # Name keys are str, bytes or nested tuples of str (names.py): their repr is stable.
+    digest = hashlib.sha256(repr((field, value)).encode("utf-8", "backslashreplace")).hexdigest()
     return f"name:{digest}"
-
-
-def _thumbprint_key(thumbprint: str) -> str:
-    return f"x5t:{thumbprint}"
 
 
 def _digest(text: str) -> bytes:

@@ -41,14 +41,24 @@ class AuthMethod(StrEnum):
     CLIENT_SECRET_HEADER = "client_secret_header"
     TLS_CLIENT_AUTH = "tls_client_auth"
     SELF_SIGNED_TLS_CLIENT_AUTH = "self_signed_tls_client_auth"
+    PRIVATE_KEY_JWT = "private_key_jwt"
+    """RFC 7523 2.2 / OpenID Connect Core 9: a JWT signed with the client's private key."""
+    CLIENT_SECRET_JWT = "client_secret_jwt"
+    """RFC 7523 2.2 / OpenID Connect Core 9: a JWT MACed with the client's ``client_secret``."""
 
     @property
     def uses_secret(self) -> bool:
+        """A stored (hashed) secret presented in the request: basic, post, header."""
         return self in _SECRET_METHODS
 
     @property
+    def uses_assertion(self) -> bool:
+        """A JWT client assertion (RFC 7521 4.2): private_key_jwt, client_secret_jwt."""
+        return self in _ASSERTION_METHODS
+
+    @property
     def uses_certificate(self) -> bool:
-        return not self.uses_secret
+        return not (self.uses_secret or self.uses_assertion)
 
 
 _SECRET_METHODS = frozenset(
@@ -58,6 +68,7 @@ _SECRET_METHODS = frozenset(
         AuthMethod.CLIENT_SECRET_HEADER,
     }
 )
+_ASSERTION_METHODS = frozenset({AuthMethod.PRIVATE_KEY_JWT, AuthMethod.CLIENT_SECRET_JWT})
 
 
 class Failure(StrEnum):
@@ -104,6 +115,17 @@ class Failure(StrEnum):
     # -- forwarded certificates
     FORWARDED_HEADER_INVALID = "forwarded_header_invalid"
     """A trusted proxy's certificate header is malformed or duplicated."""
+    # -- client assertions (RFC 7523)
+    MALFORMED_ASSERTION = "malformed_assertion"
+    """client_assertion / client_assertion_type malformed, repeated or too large, or a
+    client_assertion_type other than jwt-bearer (RFC 7521 4.2)."""
+    INVALID_ASSERTION = "invalid_assertion"
+    """The assertion failed a check of RFC 7523 3; ``detail`` names it (signature, aud,
+    exp, nbf, iat, lifetime, jti, iss/sub, alg, kid)."""
+    REPLAYED_ASSERTION = "replayed_assertion"
+    """The assertion's ``jti`` was already used by this client (RFC 7523 3, item 7)."""
+    ASSERTION_KEYS_UNAVAILABLE = "assertion_keys_unavailable"
+    """The client's ``jwks_uri`` could not be fetched, so no key could check the assertion."""
 
     @property
     def error(self) -> OAuthError:
@@ -119,6 +141,7 @@ _INVALID_REQUEST = frozenset(
         Failure.MULTIPLE_METHODS,
         Failure.CONFLICTING_CLIENT_ID,
         Failure.FORWARDED_HEADER_INVALID,
+        Failure.MALFORMED_ASSERTION,
     }
 )
 
@@ -130,7 +153,12 @@ class Notice(StrEnum):
     """A forwarded-certificate header came from a peer that is not a trusted proxy (spoofing
     attempt, or a missing ``trusted_proxies`` entry); it was ignored."""
     PROXY_VERIFIED_ONLY = "proxy_verified_only"
-    """The certificate was accepted on the proxy's verify flag (opt-in), not checked locally."""
+    """The certificate's chain was accepted on the proxy's verify flag (opt-in), not validated
+    locally; the leaf checks and the registered name were still checked here."""
+    REVOCATION_UNKNOWN = "revocation_unknown"
+    """The certificate was accepted although its revocation status could not be established
+    (responder or CRL unreachable, slow or stale) because revocation checking is in soft-fail
+    mode; ``detail`` says which source failed and why."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -147,6 +175,7 @@ class CertificateCheck:
     detail: str = ""
     chain: tuple[x509.Certificate, ...] = ()
     expires_at: datetime | None = None
+    notices: tuple[Notice, ...] = ()
 
     @classmethod
     def passed(
@@ -155,8 +184,9 @@ class CertificateCheck:
         *,
         expires_at: datetime | None = None,
         detail: str = "",
+        notices: tuple[Notice, ...] = (),
     ) -> CertificateCheck:
-        return cls(True, None, detail, tuple(chain), expires_at)
+        return cls(True, None, detail, tuple(chain), expires_at, notices)
 
     @classmethod
     def failed(cls, failure: Failure, detail: str) -> CertificateCheck:

@@ -32,11 +32,12 @@ from ._http import (
     parse_query,
     payload_too_large,
     read_form,
+    registry_unavailable_response,
     token_error_response,
 )
 from ._x509 import MAX_CHAIN_LENGTH
 from .authenticator import Authenticator
-from .exceptions import CredentialsError
+from .exceptions import CredentialsError, RegistryUnavailable
 from .forwarded import ForwardedCertificates
 from .request import ClientRequest
 from .resource import BoundTokenGuard, TokenVerifier
@@ -65,7 +66,8 @@ class ClientAuthMiddleware:
 
     Same behaviour as :class:`clientauth.asgi.ClientAuthMiddleware`: ``paths`` prefixes,
     bounded form body (413 beyond ``max_body_size``) replayed through ``wsgi.input``,
-    RFC 6749 5.2 error responses or ``on_error(environ, result)`` returning a WSGI app.
+    RFC 6749 5.2 error responses or ``on_error(environ, result)`` returning a WSGI app, 503
+    with ``Retry-After`` when the registry cannot be read.
     """
 
     def __init__(
@@ -106,7 +108,11 @@ class ClientAuthMiddleware:
             environ["CONTENT_LENGTH"] = str(len(body))
             form, unreadable = read_form(body, content_type)
         request = request_from_environ(environ, self._auth, form=form, unreadable=unreadable)
-        result = self._auth.authenticate(request)
+        try:
+            result = self._auth.authenticate(request)
+        except RegistryUnavailable:
+            # Neither a refusal nor a pass (see clientauth.asgi.ClientAuthMiddleware).
+            return _respond(start_response, registry_unavailable_response())
         environ[ENVIRON_KEY] = result
         if not result.ok:
             if self._on_error is not None:
@@ -245,7 +251,8 @@ def _read_body(environ: WSGIEnviron, length: int | None, limit: int) -> bytes | 
 
 def _respond(start_response: StartResponse, response: ErrorResponse) -> list[bytes]:
     status, headers, body = response
-    reason = {400: "Bad Request", 401: "Unauthorized", 413: "Content Too Large"}.get(status, "")
+    reason = {400: "Bad Request", 401: "Unauthorized", 413: "Content Too Large",
+              503: "Service Unavailable"}.get(status, "")
     start_response(f"{status} {reason}", [*headers, ("content-length", str(len(body)))])
     return [body]
 

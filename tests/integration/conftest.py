@@ -126,9 +126,11 @@ def app_server(it_pki: ItPki, proxy_secret: str,
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT / "src"), *filter(None, [env.get("PYTHONPATH")])]
     )
+    # --no-proxy-headers as docs/proxies.md says: uvicorn would otherwise replace the peer
+    # (the proxy, checked against trusted_proxies) with nginx's X-Forwarded-For.
     argv = [sys.executable, "-m", "uvicorn", "app:create_app", "--factory",
             "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
-            "--log-level", "warning", "--no-access-log"]
+            "--log-level", "warning", "--no-access-log", "--no-proxy-headers"]
     process = start("uvicorn", argv, port=port, run_dir=run_dir, env=env)
     try:
         yield App(port, proxy_secret, process)

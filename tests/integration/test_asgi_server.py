@@ -121,15 +121,18 @@ class TestFailureStatuses:
         assert r.status_code == 400
 
     def test_method_not_registered_401(self, http: httpx.Client) -> None:
-        """A Basic client posting its secret in the form: 401, no challenge."""
+        """A Basic client posting its secret in the form: 401 with the Basic challenge every
+        401 carries (RFC 9110 15.5.2; issue 16 finding 5)."""
         r = http.post("/token", data={"client_id": "client-0",
                                       "client_secret": SECRETS["client-0"]})
         assert r.status_code == 401
-        assert "www-authenticate" not in r.headers
+        assert r.headers["www-authenticate"] == 'Basic realm="clientauth"'
 
     def test_no_credentials_401(self, http: httpx.Client) -> None:
-        """No credentials at all: 401."""
-        assert http.get("/token").status_code == 401
+        """No credentials at all: 401 with a Basic challenge (RFC 9110 15.5.2)."""
+        r = http.get("/token")
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"] == 'Basic realm="clientauth"'
 
     def test_unguarded_path(self, http: httpx.Client) -> None:
         """Paths outside `paths` reach the app without authentication."""

@@ -255,12 +255,13 @@ class TestFailures:
         assert r.json()["error"] == "invalid_client"
         assert set(r.json()) == {"error", "error_description"}
 
-    def test_wrong_form_secret_is_401_without_challenge(self, call: Call) -> None:
-        """A failed form secret is 401 invalid_client without a Basic challenge."""
+    def test_wrong_form_secret_is_401_with_challenge(self, call: Call) -> None:
+        """A failed form secret is 401 invalid_client, with the Basic challenge every 401
+        carries (RFC 9110 15.5.2; issue 16 finding 5)."""
         r = call("POST", "/token", headers={"content-type": FORM},
                  content="client_id=post&client_secret=wrong")
         assert r.status == 401
-        assert "www-authenticate" not in r.headers
+        assert r.headers["www-authenticate"] == 'Basic realm="clientauth"'
         assert r.json()["error"] == "invalid_client"
 
     def test_two_methods_is_400(self, call: Call) -> None:
@@ -368,6 +369,94 @@ class TestUnguarded:
         r = call("GET", "/health")
         assert r.status == 200
         assert r.json()["client_id"] is None
+
+
+class TestChallenges:
+    """Issue 16 finding 5: every 401 carries a challenge (RFC 9110 15.5.2), in every
+    framework integration."""
+
+    @pytest.mark.parametrize(("headers", "content"), [
+        ({}, None),
+        ({"content-type": FORM}, "client_id=post&client_secret=wrong"),
+        ({"content-type": FORM}, "client_id=nobody&client_secret=wrong"),
+        ({"content-type": FORM}, f"client_id=basic&client_secret={SECRET}"),
+        ({"content-type": FORM}, "client_id=post"),
+        ({"client_id": "hdr", "client_secret": "wrong"}, None),
+        (basic("nobody", SECRET), None),
+    ], ids=["none", "form-wrong", "form-unknown", "form-for-basic", "form-no-secret",
+            "header-wrong", "basic-unknown"])
+    def test_401_has_challenge(self, call: Call, headers: dict[str, str],
+                               content: str | None) -> None:
+        """Each 401 answer has WWW-Authenticate: Basic realm="clientauth"."""
+        r = call("POST", "/token", headers=headers, content=content)
+        assert r.status == 401
+        assert r.headers["www-authenticate"] == 'Basic realm="clientauth"'
+
+
+class FlakyRegistry:
+    """A registry whose reads raise while ``down`` is set (a database that blinked)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.down = False
+
+    def get(self, client_id: str) -> Any:
+        if self.down:
+            raise ConnectionError(f"lookup of {client_id!r} failed")
+        return self.inner.get(client_id)
+
+    def find_by_certificate(self, certificate: Any) -> Any:
+        if self.down:
+            raise ConnectionError("lookup failed")
+        return self.inner.find_by_certificate(certificate)
+
+
+class TestRegistryOutage:
+    """Issue 12 finding 6: a registry that cannot be read is answered 503 with Retry-After
+    and the fixed body by every integration, and the next request after it recovers is
+    authenticated normally (no restart)."""
+
+    @pytest.mark.parametrize("framework", ["fastapi", "flask", "django"])
+    def test_503_then_200(self, framework: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        """503 + Retry-After + temporarily_unavailable while down (good and bad secret
+        alike), then 200 for the good secret and 401 for a bad one."""
+        registry = FlakyRegistry(clientauth.load_clients([
+            {"client_id": "basic", "client_secret_hash": clientauth.hash_secret(SECRET)}]))
+        monkeypatch.setitem(globals(), "AUTH", Authenticator(registry))
+        with contextlib.ExitStack() as stack:
+            if framework == "fastapi":
+                call = fastapi_call(fastapi_app())
+            elif framework == "flask":
+                call = flask_call(flask_app())
+            else:
+                stack.enter_context(django_settings())
+                call = django_call()
+            registry.down = True
+            for secret in (SECRET, "wrong"):
+                r = call("POST", "/token", headers=basic("basic", secret))
+                assert r.status == 503, r.body
+                assert r.headers["retry-after"] == "5"
+                assert r.headers["cache-control"] == "no-store"
+                assert r.json() == {
+                    "error": "temporarily_unavailable",
+                    "error_description":
+                        "The client registry is temporarily unavailable. Retry later.",
+                }
+                assert "www-authenticate" not in r.headers
+            registry.down = False
+            r = call("POST", "/token", headers=basic("basic", SECRET))
+            assert r.status == 200, r.body
+            assert r.json()["client_id"] == "basic"
+            assert call("POST", "/token", headers=basic("basic", "wrong")).status == 401
+
+    def test_fastapi_auto_error_false_still_503(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """With auto_error=False there is no result to hand the endpoint: still 503."""
+        registry = FlakyRegistry(clientauth.load_clients([]))
+        registry.down = True
+        monkeypatch.setitem(globals(), "AUTH", Authenticator(registry))
+        r = fastapi_call(fastapi_app(auto_error=False))("POST", "/token",
+                                                          headers=basic("x", "y"))
+        assert r.status == 503
 
 
 # -- FastAPI only -------------------------------------------------------------------------------

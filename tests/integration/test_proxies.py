@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import ssl
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote
@@ -80,6 +81,21 @@ def echo(client: httpx.Client, proxy: RunningProxy, **kwargs: Any) -> dict[str, 
     assert APP_MARKER in response.headers, "the answer did not come from the app"
     payload: dict[str, Any] = response.json()
     return payload
+
+
+OTHER_LOOPBACK = "127.0.0.2"
+"""A client address other than the proxy's (all of 127.0.0.0/8 is local on Linux)."""
+
+
+@pytest.fixture(scope="session")
+def it_ca_context(it_pki: ItPki) -> Callable[..., Any]:
+    """``it_ca_context(identity)``: an SSL context trusting the test server CA, presenting
+    ``identity``."""
+    def factory(identity: Identity) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=it_pki.server_ca_path)
+        context.load_cert_chain(identity.cert_path, identity.key_path)
+        return context
+    return factory
 
 
 def authenticate(client: httpx.Client, url: str, fmt: str, **kwargs: Any) -> dict[str, Any]:
@@ -232,6 +248,22 @@ class TestValidCertificate:
         assert result["client_id"] == "client-1"
         assert result["method"] == "tls_client_auth"
         assert result["source"] == f"forwarded:{proxy.spec.fmt}"
+
+    def test_client_on_another_loopback_address(
+        self, proxy: RunningProxy, it_pki: ItPki, it_ca_context: Callable[..., Any]
+    ) -> None:
+        """A client connecting from 127.0.0.2 (not the proxy's own 127.0.0.1) is accepted
+        with the app server started as docs/proxies.md says (issue 16.1: uvicorn's default
+        proxy-header rewriting made its X-Forwarded-For address the peer, and refused it)."""
+        transport = httpx.HTTPTransport(verify=it_ca_context(it_pki.client1),
+                                        local_address=OTHER_LOOPBACK)
+        with httpx.Client(transport=transport, timeout=10.0) as client:
+            echo = client.get(f"{proxy.url}/echo").json()
+            result = authenticate(client, proxy.url, proxy.spec.fmt)
+        forwarded_for = {k.lower(): v for k, v in echo["headers"]}.get("x-forwarded-for")
+        assert forwarded_for in (None, OTHER_LOOPBACK), echo
+        assert result["ok"], result
+        assert result["client_id"] == "client-1"
 
     def test_certificate_of_another_client(
         self, proxy: RunningProxy, it_pki: ItPki, make_client: MakeClient

@@ -24,7 +24,7 @@ from types import MappingProxyType
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from clientauth._cache import LRU
+from clientauth._cache import LRU, CertificateMemo
 from clientauth._x509 import CertificateLike, load_certificates
 from clientauth.exceptions import ConfigurationError, ForwardedHeaderError, ParseError
 from clientauth.request import ClientRequest
@@ -76,6 +76,9 @@ _OWS = " \t"
 _THUMBPRINT = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 _PEM_MARKER = "-----BEGIN"
 _SHA256 = hashes.SHA256()
+# The proxy's one certificate arrives with every request (the same object, from the parse
+# cache): its digest is remembered rather than re-encoded and hashed each time.
+_DIGESTS: CertificateMemo[bytes] = CertificateMemo(_PEER_CACHE_SIZE)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -335,10 +338,16 @@ class ForwardedCertificates:
 
         why_untrusted = self._untrusted(request, peer_is_proxy)
         if why_untrusted:
+            # Name what was sent: a spoofing attempt must not read as "no certificate" in logs.
+            sent = [name for name, found in (
+                (self._header, values),
+                (self._chain_header, any(chain_lines)),
+                (self._verify_header, verify_values),
+            ) if name and found] + [repr(name) for name in foreign]
             return ForwardedOutcome(
                 (),
                 self._source,
-                detail=f"forwarded certificate header ignored: {why_untrusted}",
+                detail=f"forwarded certificate header {', '.join(sent)} ignored: {why_untrusted}",
                 notices=(Notice.UNTRUSTED_FORWARDED_HEADER,),
             )
 
@@ -449,7 +458,7 @@ class ForwardedCertificates:
             leaf = load_certificates(request.tls_chain[:1])[0]
         except ParseError:
             return False  # unreadable: not the proxy; read_certificates reports it
-        digest = leaf.fingerprint(_SHA256)
+        digest = _DIGESTS.get(leaf, _sha256)
         matched = False
         for pin in self._pins:
             # Every pin is compared, each in constant time: nothing is learnt from timing.
@@ -525,12 +534,11 @@ def _proxy_pins(entries: object) -> tuple[bytes, ...]:
     """SHA-256 digests of the pinned proxy certificates (what x5t#S256 encodes)."""
     if isinstance(entries, str | bytes | x509.Certificate):
         raise ConfigurationError("proxy_certificates must be a list of pins, not one pin")
-    try:
-        items = list(entries)  # type: ignore[call-overload]
-    except TypeError:
+    if not isinstance(entries, Iterable):
         raise ConfigurationError(
             "proxy_certificates must be a list of PEM texts, certificates or x5t#S256 values"
-        ) from None
+        )
+    items = list(entries)
     if not items:
         # An empty list (say, read from an empty file) would silently drop the requirement.
         raise ConfigurationError("proxy_certificates is empty: pin at least one certificate")
@@ -560,6 +568,10 @@ def _proxy_pins(entries: object) -> tuple[bytes, ...]:
         if digest not in pins:
             pins.append(digest)
     return tuple(pins)
+
+
+def _sha256(certificate: x509.Certificate) -> bytes:
+    return certificate.fingerprint(_SHA256)
 
 
 def _b64url(digest: bytes) -> str:

@@ -20,7 +20,8 @@ chain; under ASGI the TLS extension's ``client_cert_chain``) and from the body w
 ``application/x-www-form-urlencoded``, and sets ``request.clientauth`` to the
 :class:`~clientauth.AuthResult` (``None`` on unguarded paths). A failed result is answered
 per RFC 6749 section 5.2 with a ``JsonResponse``: 400 ``invalid_request`` or 401, with
-``WWW-Authenticate: Basic`` when Basic was tried.
+``WWW-Authenticate: Basic`` on every 401. A registry that cannot be read is answered 503 with
+``Retry-After`` and the fixed ``temporarily_unavailable`` body.
 
 The body is read through ``request.body``, which Django caches: the view can still use
 ``request.POST`` and ``request.body``. It is read with the same rules as the ASGI/WSGI
@@ -58,9 +59,10 @@ from .._http import (
     is_multipart,
     payload_too_large,
     read_form,
+    registry_unavailable_response,
 )
 from ..authenticator import Authenticator
-from ..exceptions import ConfigurationError
+from ..exceptions import ConfigurationError, RegistryUnavailable
 from ..result import AuthResult
 from ..wsgi import request_from_environ
 
@@ -132,7 +134,11 @@ class ClientAuthMiddleware:
         request.clientauth = None
         if not self._guarded(request):
             return self.get_response(request)
-        result = self._authenticate(request)
+        try:
+            result = self._authenticate(request)
+        except RegistryUnavailable:
+            # Neither a refusal nor a pass (see clientauth.asgi.ClientAuthMiddleware).
+            return _response(registry_unavailable_response())
         if isinstance(result, HttpResponse):
             return result
         request.clientauth = result

@@ -20,8 +20,10 @@ reused instead of authenticating twice.
 
 Failure raises :class:`ClientAuthFailed`, an ``HTTPException`` carrying the RFC 6749 section
 5.2 status (400 ``invalid_request``, 401 otherwise) and headers (``WWW-Authenticate: Basic``
-when Basic was tried, ``Cache-Control: no-store``). FastAPI's default handler wraps every
-``HTTPException`` body in ``{"detail": ...}``; :meth:`ClientAuth.init_app` (or
+on every 401, ``Cache-Control: no-store``). A registry that cannot be read
+(:class:`~clientauth.RegistryUnavailable`) raises it with 503, ``Retry-After`` and the fixed
+``temporarily_unavailable`` body, also with ``auto_error=False``. FastAPI's default handler
+wraps every ``HTTPException`` body in ``{"detail": ...}``; :meth:`ClientAuth.init_app` (or
 ``FastAPI(exception_handlers=EXCEPTION_HANDLERS)``) installs :func:`client_auth_error_handler`,
 which answers with the exact RFC 6749 body ``{"error": ..., "error_description": ...}``.
 
@@ -53,9 +55,11 @@ from .._http import (
     is_form,
     is_multipart,
     read_form,
+    registry_unavailable_response,
 )
 from ..asgi import request_from_scope
 from ..authenticator import Authenticator
+from ..exceptions import RegistryUnavailable
 from ..result import AuthResult
 
 __all__ = ["EXCEPTION_HANDLERS", "ClientAuth", "ClientAuthFailed", "client_auth_error_handler"]
@@ -128,7 +132,13 @@ class ClientAuth:
         # The annotation must resolve at runtime: FastAPI reads it to inject the Request.
         result = request.scope.get(_SCOPE_KEY)
         if not isinstance(result, AuthResult):
-            result = await self._authenticate(request)
+            try:
+                result = await self._authenticate(request)
+            except RegistryUnavailable:
+                # Even with auto_error=False: there is no result to return, and the request
+                # must be neither refused as a bad client nor let through.
+                status, headers, body = registry_unavailable_response()
+                raise ClientAuthFailed(status, dict(headers), body, None) from None
         if not result.ok and self._auto_error:
             status, headers, body = error_response(result, realm=self._realm)
             raise ClientAuthFailed(status, dict(headers), body, result)

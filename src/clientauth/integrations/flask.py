@@ -20,7 +20,9 @@ The decorator builds a :class:`~clientauth.ClientRequest` from the WSGI environ 
 (``environ["clientauth"]``), that result is reused.
 
 Failures are answered per RFC 6749 section 5.2: JSON ``error`` / ``error_description``, 400
-for ``invalid_request`` and 401 otherwise, ``WWW-Authenticate: Basic`` when Basic was tried.
+for ``invalid_request`` and 401 otherwise, ``WWW-Authenticate: Basic`` on every 401; 503 with
+``Retry-After`` and the fixed ``temporarily_unavailable`` body when the registry cannot be read
+(:meth:`ClientAuth.authenticate` raises :class:`~clientauth.RegistryUnavailable` then).
 The body is read with ``request.get_data(cache=True)``, so the view can still use
 ``request.form`` and ``request.get_data()``; a ``Content-Length`` above ``max_body_size`` is
 answered 413, and Flask's ``MAX_CONTENT_LENGTH`` applies as usual.
@@ -48,9 +50,10 @@ from .._http import (
     is_multipart,
     payload_too_large,
     read_form,
+    registry_unavailable_response,
 )
 from ..authenticator import Authenticator
-from ..exceptions import ConfigurationError
+from ..exceptions import ConfigurationError, RegistryUnavailable
 from ..result import AuthResult
 from ..wsgi import request_from_environ
 
@@ -130,7 +133,8 @@ class ClientAuth:
 
     def authenticate(self) -> AuthResult:
         """Authenticate the current request (or reuse the WSGI middleware's result) without
-        answering; for views that handle failures themselves."""
+        answering; for views that handle failures themselves. Raises
+        :class:`~clientauth.RegistryUnavailable` when the registry cannot be read."""
         result = request.environ.get(_ENVIRON_KEY)
         if isinstance(result, AuthResult):
             return result
@@ -175,7 +179,11 @@ class ClientAuth:
                 length = None  # authenticate() refuses it
             if length is not None and length > settings.max_body_size:
                 return _response(payload_too_large())
-        result = self.authenticate()
+        try:
+            result = self.authenticate()
+        except RegistryUnavailable:
+            # Neither a refusal nor a pass (see clientauth.asgi.ClientAuthMiddleware).
+            return _response(registry_unavailable_response())
         g.clientauth = result
         if not result.ok:
             return _response(error_response(result, realm=settings.realm))
