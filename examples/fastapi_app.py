@@ -82,10 +82,12 @@ def self_test() -> None:
     try:
         basic = base64.b64encode(f"reports:{SECRET}".encode()).decode()
         status, _, body = call(base, "/token", headers={"Authorization": f"Basic {basic}"})
-        assert status == 200 and body["client_id"] == "reports", body
+        assert status == 200, body
+        assert body["client_id"] == "reports", body
         status, _, body = call(base, "/token", form={"client_id": "billing",
                                                      "client_secret": SECRET})
-        assert status == 200 and body["method"] == "client_secret_post", body
+        assert status == 200, body
+        assert body["method"] == "client_secret_post", body
         wrong = base64.b64encode(b"reports:wrong").decode()
         status, headers, body = call(base, "/token", headers={"Authorization": f"Basic {wrong}"})
         assert status == 401, body

@@ -84,7 +84,9 @@ class Walk:
                 os.killpg(proc.pid, signal.SIGKILL)
             raise AssertionError(f"step timed out after {STEP_TIMEOUT}s:\n{code}") from None
         self.outputs.append(out)
-        assert proc.returncode == 0, f"step failed ({proc.returncode}):\n{code}\n--- output ---\n{out}"
+        assert proc.returncode == 0, (
+            f"step failed ({proc.returncode}):\n{code}\n--- output ---\n{out}"
+        )
         return out
 
     def run_all(self, page: Path, name: str) -> Iterator[tuple[Step, str]]:

@@ -89,10 +89,10 @@ class TestCheck:
         assert code == 1 and "method_not_allowed" in out
 
     def test_unknown_client(self, clients: tuple[Path, str]) -> None:
-        """check names an unregistered client."""
+        """check names an unregistered client and exits 3 (no such client), not 1."""
         code, out = call("check", "--clients", str(clients[0]), "--client-id", "nope",
                          "--secret-env", "X")
-        assert code == 1 and "not registered" in out
+        assert code == 3 and "not registered" in out
 
     def test_certificate_name_mismatch_side_by_side(
         self, clients: tuple[Path, str], pki: Pki, tmp_path: Path

@@ -79,9 +79,10 @@ class TestValidation:
                           "token_endpoint_auth_method")
         assert "'c1'" in msg and "client_secret_basic" in msg
 
-    @pytest.mark.parametrize("method", ["none", "private_key_jwt", "client_secret_jwt"])
+    @pytest.mark.parametrize("method", ["none"])
     def test_unsupported_rfc_methods(self, method: str) -> None:
-        """RFC methods clientauth does not implement are refused with a reason."""
+        """RFC methods clientauth does not implement are refused with a reason (the JWT
+        methods are supported since issue 14: tests/test_assertion_clients.py)."""
         self.expect([secret_client(token_endpoint_auth_method=method)],
                     "token_endpoint_auth_method")
 

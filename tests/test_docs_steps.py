@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from docsteps import ROOT, Walk, names
 
 MTLS = ROOT / "docs" / "mtls.md"

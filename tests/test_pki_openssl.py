@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from openssl_pki import Made, OpenSSL
 
 import clientauth
 from clientauth import pki as pki_module
 from clientauth.cli import main
 from clientauth.pki import PKIVerifier
+from openssl_pki import Made, OpenSSL
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None,
                                 reason="needs the openssl command")

@@ -231,6 +231,54 @@ class TestCache:
         assert second is not first and second is not None
         assert second.to_metadata()["client_name"] == "renamed"
 
+    @pytest.mark.parametrize("lookup", ["get", "find_by_certificate"])
+    def test_invalidation_during_a_lookup_is_not_undone(
+        self, url: str, clock: Clock, lookup: str
+    ) -> None:
+        """Issue 12, push invalidation: a change announced (invalidate(), as a notification
+        does) while a lookup's query is running must win -- the row read before the change
+        is returned to that one caller but never cached, so the next lookup reads again."""
+        import sqlalchemy as sa
+
+        dev = self_signed("dev")
+        registry = SQLRegistry(url, cache_ttl=60, now=clock)
+        SQLRegistry(url).add(Client.from_metadata({
+            "client_id": "dev", "token_endpoint_auth_method": "self_signed_tls_client_auth",
+            "tls_client_certificate_thumbprints": [clientauth.certificate_thumbprint(dev.cert)]}))
+        queries: list[str] = []
+        racing = [True]
+
+        def during_query(*args: Any) -> None:
+            queries.append(args[2])
+            if racing[0]:
+                racing[0] = False
+                registry.invalidate("dev")  # the notification arrives mid-query
+
+        sa.event.listen(registry.engine, "before_cursor_execute", during_query)
+        lookups = {"get": lambda: registry.get("dev"),
+                   "find_by_certificate": lambda: registry.find_by_certificate(dev.cert)}
+        assert lookups[lookup]()
+        queries.clear()
+        assert lookups[lookup]()
+        assert queries, "served from a cache entry stored after the invalidation"
+        queries.clear()
+        assert lookups[lookup]()
+        assert not queries  # without a race, cached as usual
+
+    def test_sqlite_keeps_ttl_semantics_without_a_thread(self, url: str) -> None:
+        """SQLite has no notifications: no listener thread is started, `listening` is
+        False, and close() / the context manager release the engine; lookups still work
+        after close()."""
+        before = {t.ident for t in threading.enumerate()}
+        with SQLRegistry(url) as registry:
+            registry.add(client("a"))
+            assert registry.get("a") is not None
+            assert not registry.listening
+            assert "listen=False" in repr(registry)
+        assert {t.ident for t in threading.enumerate() if t.name == "clientauth-listener"} \
+            <= before
+        assert registry.get("a") is not None
+
     def test_cache_is_bounded(self, url: str, clock: Clock) -> None:
         """No more than cache_size entries are kept."""
         registry = SQLRegistry(url, cache_size=3, now=clock)

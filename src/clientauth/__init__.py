@@ -12,6 +12,7 @@ import logging as _logging
 from . import asgi as asgi  # clientauth.asgi.ClientAuthMiddleware without a second import
 from . import wsgi as wsgi
 from ._version import __version__
+from .assertion import AssertionVerifier, JwksKeys
 from .audit import AuditEvent
 from .authenticator import Authenticator, CertificateVerifier
 from .binding import (
@@ -42,6 +43,7 @@ from .jwks import JwksFetcher
 from .pinned import PinnedVerifier
 from .pki import PKIVerifier
 from .registry_file import FileRegistry
+from .replay import MemoryReplayStore, ReplayStore
 from .request import ClientRequest
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
 from .revocation import RevocationChecker, RevocationMode
@@ -52,6 +54,7 @@ from .secret import generate_secret, hash_secret
 _logging.getLogger("clientauth").addHandler(_logging.NullHandler())
 
 __all__ = [
+    "AssertionVerifier",
     "AuditEvent",
     "AuthMethod",
     "AuthResult",
@@ -76,13 +79,16 @@ __all__ = [
     "ForwardedOutcome",
     "InvalidToken",
     "JwksFetcher",
+    "JwksKeys",
     "MemoryRegistry",
+    "MemoryReplayStore",
     "Notice",
     "PKIVerifier",
     "ParseError",
     "PinnedVerifier",
     "RegistryError",
     "RegistryUnavailable",
+    "ReplayStore",
     "RevocationChecker",
     "RevocationMode",
     "StoredSecret",

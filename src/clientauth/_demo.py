@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
 from urllib.parse import quote
 
+import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
 from ._x509 import certificate_thumbprint
 from .authenticator import Authenticator
@@ -22,14 +25,15 @@ from .binding import bind_claims, check_binding
 from .clients import MemoryRegistry, load_clients
 from .exceptions import BindingMismatch
 from .forwarded import ForwardedCertificates
-from .request import ClientRequest
-from .result import AuthResult
+from .request import JWT_BEARER, ClientRequest
+from .result import AuthResult, Failure
 from .secret import generate_secret, hash_secret
 from .testing import CertificateAuthority, IssuedCertificate, self_signed
 
 __all__ = ["DemoRow", "run_demo", "run_http_demo"]
 
 DEMO_NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+DEMO_ISSUER = "https://as.demo.example"  # the audience client assertions must name
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,6 +65,8 @@ class _World:
     pinned: IssuedCertificate
     impostor: IssuedCertificate
     registry: MemoryRegistry
+    signer_key: ec.EllipticCurvePrivateKey = dataclasses.field(repr=False)
+    mac_secret: str = dataclasses.field(repr=False)
 
 
 def _world() -> _World:
@@ -72,6 +78,9 @@ def _world() -> _World:
     leaf = ca.issue("payments-service")
     pinned = self_signed("device-42", now=now)
     epoch = int(now.timestamp())
+    signer_key = ec.generate_private_key(ec.SECP256R1())
+    signer_jwk = {**json.loads(ECAlgorithm.to_jwk(signer_key.public_key())), "kid": "k1"}
+    mac_secret = generate_secret()
     registry = load_clients(
         [
             {"client_id": "reports", "client_secret_hash": hash_secret(secret)},
@@ -90,6 +99,10 @@ def _world() -> _World:
              "tls_client_auth_subject_dn": "CN=ledger-service,O=Demo Corp"},
             {"client_id": "device-42", "token_endpoint_auth_method": "self_signed_tls_client_auth",
              "tls_client_certificates": [pinned.pem]},
+            {"client_id": "signer", "token_endpoint_auth_method": "private_key_jwt",
+             "jwks": {"keys": [signer_jwk]}},
+            {"client_id": "batch", "token_endpoint_auth_method": "client_secret_jwt",
+             "client_secret": mac_secret},
         ]
     )
     return _World(
@@ -98,6 +111,8 @@ def _world() -> _World:
         rogue.intermediate, rogue.issue("payments-service"), pinned,
         self_signed("device-42", now=now),  # same subject as the pinned one, another key
         registry,
+        signer_key,
+        mac_secret,
     )
 
 
@@ -113,13 +128,29 @@ def run_demo(world: _World | None = None) -> list[DemoRow]:
     forwarded = ForwardedCertificates("nginx", trusted_proxies=["10.0.0.0/8"])
     auth = Authenticator(
         registry, trust_anchors=[root.cert], intermediates=[inter.cert], now=lambda: now,
-        forwarded=forwarded,
+        forwarded=forwarded, audience=DEMO_ISSUER,
     )
 
     def basic(cid: str, sec: str) -> tuple[str, str]:
         raw = f"{quote(cid, safe='')}:{quote(sec, safe='')}".encode()
         return ("Authorization", "Basic " + base64.b64encode(raw).decode())
 
+    epoch = int(now.timestamp())
+    serial = iter(range(1_000_000))
+
+    def assertion(cid: str, *, aud: str = DEMO_ISSUER, age: int = 0) -> str:
+        # RFC 7523 3: iss = sub = client id, aud = this server, exp, single-use jti.
+        claims = {"iss": cid, "sub": cid, "aud": aud, "iat": epoch - age,
+                  "exp": epoch - age + 60, "jti": f"demo-{next(serial)}"}
+        if cid == "signer":
+            return jwt.encode(claims, w.signer_key, algorithm="ES256", headers={"kid": "k1"})
+        return jwt.encode(claims, w.mac_secret.encode(), algorithm="HS256")
+
+    def assert_(token: str) -> ClientRequest:
+        return ClientRequest(form={"client_assertion_type": JWT_BEARER,
+                                   "client_assertion": token})
+
+    signed, maced = assertion("signer"), assertion("batch")
     nginx_leaf = quote(leaf.pem, safe="")
     scenarios: list[tuple[str, bool, Callable[[], ClientRequest]]] = [
         ("Basic, right secret", True, lambda: ClientRequest([basic("reports", secret)])),
@@ -164,6 +195,18 @@ def run_demo(world: _World | None = None) -> list[DemoRow]:
          lambda: ClientRequest([("X-SSL-Client-Cert", nginx_leaf)], peer="10.0.0.5")),
         ("nginx header sent by 203.0.113.9 (spoof)", False,
          lambda: ClientRequest([("X-SSL-Client-Cert", nginx_leaf)], peer="203.0.113.9")),
+        ("private_key_jwt, signed assertion", True, lambda: assert_(signed)),
+        ("private_key_jwt, same assertion again", False, lambda: assert_(signed)),
+        ("private_key_jwt, wrong audience", False,
+         lambda: assert_(assertion("signer", aud="https://elsewhere.example"))),
+        ("private_key_jwt, expired assertion", False,
+         lambda: assert_(assertion("signer", age=600))),
+        ("client_secret_jwt, MACed assertion", True, lambda: assert_(maced)),
+        ("client_secret_jwt, same assertion again", False, lambda: assert_(maced)),
+        ("client_secret_jwt, wrong audience", False,
+         lambda: assert_(assertion("batch", aud="https://elsewhere.example"))),
+        ("client_secret_jwt, expired assertion", False,
+         lambda: assert_(assertion("batch", age=600))),
     ]
     rows = [_row(name, expected, auth.authenticate(make())) for name, expected, make in scenarios]
 
@@ -190,6 +233,8 @@ def _row(name: str, expected: bool, result: AuthResult) -> DemoRow:
             outcome += " (" + ", ".join(result.notices) + ")"
     else:
         outcome = f"{result.error}: {result.failure}"
+        if result.failure is Failure.INVALID_ASSERTION:
+            outcome += f" ({result.detail.partition(':')[0]})"  # the RFC 7523 check that failed
         if result.notices:
             outcome += " [" + ", ".join(result.notices) + "]"
     return DemoRow(
@@ -230,7 +275,7 @@ def run_http_demo(world: _World | None = None) -> list[DemoRow]:
     )
     auth = Authenticator(
         w.registry, trust_anchors=[w.root.cert], intermediates=[w.inter.cert],
-        now=lambda: DEMO_NOW, forwarded=forwarded,
+        now=lambda: DEMO_NOW, forwarded=forwarded, audience=DEMO_ISSUER,
         id_header="x-client-id", secret_header="x-client-secret",
     )
     signing_key = ec.generate_private_key(ec.SECP256R1())

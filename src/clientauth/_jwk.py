@@ -24,8 +24,8 @@ __all__ = [
     "MIN_RSA_BITS",
     "AssertionKey",
     "hmac_key",
-    "key_from_jwk",
     "key_fits",
+    "key_from_jwk",
 ]
 
 ASYMMETRIC_ALGORITHMS = frozenset({

@@ -20,8 +20,16 @@ from cryptography import x509
 from . import audit
 from ._clock import system_now
 from ._x509 import CertificateLike, certificate_thumbprint, load_certificates
+from .assertion import (
+    DEFAULT_ASSERTION_LEEWAY,
+    DEFAULT_ASSERTION_LIFETIME,
+    AssertionVerifier,
+    JwksKeys,
+    ParsedAssertion,
+    parse_assertion,
+)
 from .audit import AuditEvent, AuditHook
-from .clients import Client, ClientRegistry
+from .clients import Client, ClientRegistry, MemoryRegistry
 from .exceptions import ConfigurationError, CredentialsError, ParseError, RegistryUnavailable
 from .forwarded import ForwardedCertificates
 from .jwks import JwksFetcher
@@ -30,7 +38,15 @@ from .pki import PKIVerifier
 from .pki import _precheck_leaf as precheck_leaf
 from .pki import _san_required as san_required
 from .pki import _weak_key as weak_key
-from .request import ClientRequest, CredentialOptions, Presented, extract_credentials
+from .registry_file import FileRegistry
+from .replay import ReplayStore
+from .request import (
+    MAX_CLIENT_ID_LENGTH,
+    ClientRequest,
+    CredentialOptions,
+    Presented,
+    extract_credentials,
+)
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
 from .revocation import RevocationChecker
 from .secret import DUMMY_HASH, MAX_SECRET_LENGTH, SecretHash, generate_secret, hash_secret
@@ -74,6 +90,17 @@ class Authenticator:
     ``identify_by_certificate`` lets a request without ``client_id`` be matched to a client by
     its certificate's registered name or pin.
 
+    ``audience`` (the issuer identifier and/or the token endpoint URL; a string or a
+    sequence) is what a client assertion's ``aud`` must name; ``replay`` keeps used ``jti``
+    values (default: in memory, one process -- share a
+    :class:`~clientauth.replay.SQLReplayStore` between hosts); ``assertion_leeway``,
+    ``assertion_max_lifetime`` and ``jwks_keys`` configure the
+    :class:`~clientauth.assertion.AssertionVerifier` (pass ``assertions=`` to supply your
+    own). There is no default audience: a :class:`~clientauth.MemoryRegistry` or
+    :class:`~clientauth.registry_file.FileRegistry` holding ``private_key_jwt`` or
+    ``client_secret_jwt`` clients without one is refused here; any other registry (SQL) is
+    checked when such a client first authenticates (:class:`~clientauth.ConfigurationError`).
+
     ``audit`` receives one :class:`~clientauth.audit.AuditEvent` per authentication (events
     also go to the ``clientauth.audit`` logger); a success whose credential expires within
     ``expiry_warning`` (default 14 days; ``None`` disables) adds a ``credential_expiring``
@@ -101,6 +128,12 @@ class Authenticator:
         secret_header: str | None = "client_secret",
         allow_query_credentials: bool = False,
         identify_by_certificate: bool = True,
+        audience: str | Sequence[str] | None = None,
+        replay: ReplayStore | None = None,
+        assertion_leeway: timedelta = DEFAULT_ASSERTION_LEEWAY,
+        assertion_max_lifetime: timedelta = DEFAULT_ASSERTION_LIFETIME,
+        jwks_keys: JwksKeys | None = None,
+        assertions: AssertionVerifier | None = None,
     ) -> None:
         if not isinstance(registry, ClientRegistry):
             raise ConfigurationError("registry must implement get() and find_by_certificate()")
@@ -158,6 +191,10 @@ class Authenticator:
         self._pinned: CertificateVerifier = pinned or PinnedVerifier(
             now=self._now, check_validity=check_pinned_validity, jwks=jwks
         )
+        self._assertions = _assertion_verifier(
+            registry, assertions, audience, replay, assertion_leeway, assertion_max_lifetime,
+            jwks_keys, self._now,
+        )
 
     @property
     def allow_query_credentials(self) -> bool:
@@ -207,6 +244,13 @@ class Authenticator:
         if isinstance(certs, AuthResult):
             return certs
         context = _Context(presented, certs)
+        assertion: ParsedAssertion | None = None
+        if presented.assertion is not None:
+            read = _read_assertion(context)
+            if isinstance(read, AuthResult):
+                return read
+            assertion, context = read
+            presented = context.presented
 
         client_id = presented.client_id
         if client_id is None:
@@ -243,6 +287,8 @@ class Authenticator:
                 return context.fail(Failure.UNKNOWN_CLIENT, f"no client {client_id!r} registered")
             client = found
 
+        if client.method.uses_assertion or assertion is not None:
+            return self._check_assertion(client, context, assertion, request.peer)
         if client.method.uses_secret:
             return self._check_secret(client, context)
         return self._check_certificate(client, context)
@@ -337,6 +383,56 @@ class Authenticator:
                 method=method,
             )
         return context.succeed(client, method, expires_at=expiry)
+
+    def _check_assertion(
+        self,
+        client: Client,
+        context: _Context,
+        assertion: ParsedAssertion | None,
+        peer: str | None,
+    ) -> AuthResult:
+        """RFC 7523 client assertions. A certificate presented too is not a second method
+        (FAPI 2.0: private_key_jwt authenticates, mutual TLS binds tokens, RFC 8705 3): the
+        result carries its chain and thumbprint."""
+        presented = context.presented
+        method = client.method
+        if not method.uses_assertion:
+            return context.fail(
+                Failure.METHOD_NOT_ALLOWED,
+                f"client {client.client_id!r} is registered for {method.value}, "
+                "not a client assertion",
+                client=client,
+            )
+        if presented.method is not None:
+            return context.fail(
+                Failure.METHOD_NOT_ALLOWED,
+                f"client {client.client_id!r} is registered for {method.value}, "
+                f"not {presented.method.value}",
+                client=client,
+                method=presented.method,
+            )
+        if assertion is None:
+            return context.fail(
+                Failure.MISSING_ASSERTION,
+                f"client {client.client_id!r} authenticates with {method.value}; "
+                "no client_assertion sent",
+                client=client,
+            )
+        verifier = self._assertions
+        if verifier is None:
+            raise ConfigurationError(
+                f"client {client.client_id!r} uses {method.value}, but this Authenticator has "
+                "no audience: pass Authenticator(..., audience=<issuer identifier and/or token "
+                "endpoint URL>)"
+            )
+        # The replay store (and a jwks_uri fetch, which never raises here) is shared state:
+        # a store that cannot answer is an outage (503), never an accept.
+        refused = self._lookup(
+            "replay_store.use", lambda a: verifier.verify(a, client), assertion, context, peer
+        )
+        if refused is not None:
+            return context.fail(refused[0], refused[1], client=client)
+        return context.succeed(client, method, expires_at=None)
 
     def _check_certificate(self, client: Client, context: _Context) -> AuthResult:
         method = client.method
@@ -474,7 +570,9 @@ class _Context:
             chain=chain or certs.chain,
             thumbprint=certs.thumbprint,
             expires_at=expires_at,
-            source=self.presented.source if method.uses_secret else certs.source,
+            source=self.presented.source
+            if method.uses_secret or method.uses_assertion
+            else certs.source,
             notices=notices,
         )
 
@@ -489,6 +587,68 @@ _DUMMY_CLIENTS = {
     for method in AuthMethod
     if method.uses_secret
 }
+
+
+def _assertion_verifier(  # noqa: PLR0917 - the Authenticator's settings, passed on
+    registry: ClientRegistry,
+    given: AssertionVerifier | None,
+    audience: str | Sequence[str] | None,
+    replay: ReplayStore | None,
+    leeway: timedelta,
+    max_lifetime: timedelta,
+    keys: JwksKeys | None,
+    now: Callable[[], datetime],
+) -> AssertionVerifier | None:
+    if given is not None:
+        if not isinstance(given, AssertionVerifier):
+            raise ConfigurationError("assertions must be a clientauth.AssertionVerifier")
+        if audience is not None or replay is not None or keys is not None:
+            raise ConfigurationError(
+                "pass audience/replay/jwks_keys to your own AssertionVerifier, not both"
+            )
+        return given
+    if audience is not None:
+        return AssertionVerifier(
+            audience=audience, replay=replay, leeway=leeway, max_lifetime=max_lifetime,
+            keys=keys, now=now,
+        )
+    if isinstance(registry, MemoryRegistry | FileRegistry):
+        # Registries held in memory are checked now; a SQL registry is not read at
+        # construction (it may be large, or down): its first assertion client raises.
+        for client in registry:
+            if client.method.uses_assertion:
+                raise ConfigurationError(
+                    f"client {client.client_id!r} uses {client.method.value}: an assertion "
+                    "must name this server in aud, so pass Authenticator(..., audience=...) "
+                    "-- the issuer identifier and/or the token endpoint URL (no default)"
+                )
+    return None
+
+
+def _read_assertion(context: _Context) -> tuple[ParsedAssertion, _Context] | AuthResult:
+    """Decode the assertion once; the client is its ``sub`` unless ``client_id`` is sent,
+    which must then be the same (RFC 7521 4.2)."""
+    presented = context.presented
+    try:
+        parsed = parse_assertion(presented.assertion or "")
+    except ParseError as exc:
+        return context.fail(Failure.INVALID_ASSERTION, exc.reason)
+    subject = parsed.subject
+    if presented.client_id is not None:
+        if subject is not None and subject != presented.client_id:
+            return context.fail(
+                Failure.CONFLICTING_CLIENT_ID,
+                "client_id and the assertion's sub name different clients (RFC 7521 4.2)",
+            )
+        return parsed, context
+    if subject is None or not subject or len(subject) > MAX_CLIENT_ID_LENGTH or (
+        not subject.isprintable()
+    ):
+        return context.fail(
+            Failure.INVALID_ASSERTION, "iss/sub: no usable sub claim, and no client_id sent"
+        )
+    presented = Presented(subject, None, None, presented.source, presented.assertion)
+    return parsed, _Context(presented, context.certs)
 
 
 def read_certificates(

@@ -13,31 +13,50 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TextIO, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from ._cli_common import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    add_expiry_option,
+    add_registry_option,
+    expiry,
+    failed,
+    iso_z,
+    method_type,
+    open_registry,
+    read_bytes,
+    read_certificates,
+    registry_target,
+    where,
+)
+from ._terminal import terminal_lines
 from ._version import __version__
 from ._x509 import (
     CERTIFICATE_ERRORS,
     EXTENSION_ERRORS,
     certificate_thumbprint,
-    load_certificate,
-    load_pem_bundle,
 )
 from .exceptions import CertificateParseError, ClientAuthError, ParseError
 from .result import AuthMethod, AuthResult
 
 __all__ = ["main"]
 
-_EXIT_OK, _EXIT_FAILED, _EXIT_USAGE = 0, 1, 2
-_MAX_FILE = 1024 * 1024
+# The exit statuses docs/cli.md lists, defined once in _cli_common.
+_EXIT_OK, _EXIT_FAILED, _EXIT_USAGE = EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 authentication failed, 2 usage error)."""
+    """Run the CLI; returns the exit status: 0 ok, 1 refused (``check``) or an unexpected
+    demo outcome, 2 usage or configuration error, 3 no such client, secret or certificate,
+    4 internal error (a bug)."""
     out = stdout or sys.stdout
     parser = _parser()
     args = parser.parse_args(argv)
@@ -47,11 +66,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     try:
         return int(args.func(args, out))
     except ClientAuthError as exc:
-        print(f"clientauth: {exc}", file=sys.stderr)
+        print(terminal_lines(f"clientauth: {exc}"), file=sys.stderr)
         return _EXIT_USAGE
     except OSError as exc:
-        print(f"clientauth: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        print(terminal_lines(f"clientauth: {exc.filename or ''}: {exc.strerror}"),
+              file=sys.stderr)
         return _EXIT_USAGE
+    except Exception as exc:
+        # A crash must not read as exit 1, "authentication refused".
+        return failed(exc)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,11 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--method",
         default=AuthMethod.CLIENT_SECRET_BASIC.value,
-        choices=[m.value for m in AuthMethod if m.uses_secret],
-        help="token_endpoint_auth_method (default client_secret_basic)",
+        type=method_type(m for m in AuthMethod if m.uses_secret),
+        metavar="METHOD",
+        help="token_endpoint_auth_method: client_secret_basic (default), client_secret_post "
+        "or client_secret_header",
     )
-    gen.add_argument("--expires-in-days", type=int, default=0,
-                     help="client_secret_expires_at this many days from now (0: never)")
+    add_expiry_option(gen, "client_secret_expires_at: the secret")
     gen.set_defaults(func=_cmd_secret_generate)
     hsh = secret_sub.add_parser("hash", help="hash a secret read from standard input")
     hsh.add_argument("--scheme", default="sha256",
@@ -82,22 +106,32 @@ def _parser() -> argparse.ArgumentParser:
     hsh.set_defaults(func=_cmd_secret_hash)
 
     check = sub.add_parser(
-        "check", help="explain whether a secret or certificate authenticates a client"
+        "check", help="explain whether a secret, certificate or client assertion "
+        "authenticates a client"
     )
-    check.add_argument("--clients", required=True, help="client metadata JSON file")
+    add_registry_option(check)
     check.add_argument("--client-id", help="the client to check (certificates: optional)")
     how = check.add_mutually_exclusive_group()
     how.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
     how.add_argument("--secret-env", metavar="VAR", help="read the secret from this variable")
     how.add_argument("--cert", metavar="FILE", help="client certificate (PEM or DER), or chain")
+    how.add_argument("--assertion", metavar="FILE",
+                     help="a client assertion JWT (private_key_jwt / client_secret_jwt; "
+                     "'-' for stdin): which RFC 7523 rule it fails")
+    check.add_argument("--audience", metavar="URL", action="append", default=[],
+                       help="an accepted assertion aud: the issuer identifier and/or token "
+                       "endpoint URL (repeatable; required with --assertion)")
     check.add_argument("--chain", metavar="FILE", action="append", default=[],
                        help="intermediate certificate(s) the client presents (PEM)")
     check.add_argument("--trust-anchor", metavar="FILE", action="append", default=[],
                        help="trusted root(s) for tls_client_auth (PEM)")
     check.add_argument("--intermediate", metavar="FILE", action="append", default=[],
                        help="intermediates pool (PEM)")
-    check.add_argument("--method", choices=["basic", "post", "header"], default=None,
-                       help="how to present the secret (default: the registered method)")
+    check.add_argument("--method", type=method_type(m for m in AuthMethod if m.uses_secret),
+                       metavar="METHOD", default=None,
+                       help="how to present the secret: client_secret_basic, "
+                       "client_secret_post or client_secret_header (default: the registered "
+                       "method)")
     check.add_argument("--at", metavar="ISO-8601", help="check at this time instead of now")
     check.set_defaults(func=_cmd_check)
 
@@ -133,11 +167,10 @@ def _cmd_secret_generate(args: argparse.Namespace, out: TextIO) -> int:
         "token_endpoint_auth_method": args.method,
         "client_secret_hash": hash_secret(secret),
     }
-    if args.expires_in_days:
-        if args.expires_in_days < 0:
-            raise _usage("--expires-in-days must be positive")
-        expires = datetime.now(UTC) + timedelta(days=args.expires_in_days)
-        entry["client_secret_expires_at"] = int(expires.timestamp())
+    expires_in = expiry(args)
+    if expires_in is not None:
+        # RFC 7591 2: client_secret_expires_at is seconds since the epoch.
+        entry["client_secret_expires_at"] = int((datetime.now(UTC) + expires_in).timestamp())
     print("client secret (shown once; give it to the client, store only the hash):", file=out)
     print(f"  {secret}", file=out)
     print("\nclient metadata entry:", file=out)
@@ -168,19 +201,24 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from urllib.parse import quote  # noqa: PLC0415
 
     from .authenticator import Authenticator  # noqa: PLC0415
-    from .clients import load_clients  # noqa: PLC0415
     from .request import ClientRequest  # noqa: PLC0415
 
-    registry = load_clients(args.clients)
+    target = registry_target(args)
+    registry = open_registry(target)
     at = _parse_time(args.at) if args.at else datetime.now(UTC)
     anchors = [c for f in args.trust_anchor for c in _read_certs(f)]
     pool = [c for f in args.intermediate for c in _read_certs(f)]
-    auth = Authenticator(registry, trust_anchors=anchors, intermediates=pool, now=lambda: at)
+    if args.assertion and not args.audience:
+        raise _usage("--assertion needs --audience (the issuer identifier or token endpoint)")
+    auth = Authenticator(registry, trust_anchors=anchors, intermediates=pool, now=lambda: at,
+                         # Only --assertion reads it; the placeholder keeps a registry with
+                         # assertion clients checkable for secrets and certificates.
+                         audience=args.audience or "clientauth-check:no-audience")
 
     client = registry.get(args.client_id) if args.client_id else None
     if args.client_id and client is None:
-        print(f"client:    {args.client_id!r} is not registered in {args.clients}", file=out)
-        return _EXIT_FAILED
+        print(f"client:    {args.client_id!r} is not registered in {where(target)}", file=out)
+        return EXIT_NOT_FOUND
     if client is not None:
         print(f"client:    {client.client_id} ({client.method.value})", file=out)
         _describe_client(client, at, out)
@@ -194,6 +232,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
               file=out)
         print(f"           issuer {leaf.issuer.rfc4514_string()}", file=out)
         print(f"           x5t#S256 {certificate_thumbprint(leaf)}", file=out)
+    elif args.assertion:
+        request = _assertion_request(args, out)
     else:
         if client is None:
             raise _usage("--client-id is required to check a secret")
@@ -205,26 +245,55 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             secret = _read_secret_stdin()
         else:
             raise _usage("give --secret-stdin, --secret-env VAR or --cert FILE")
-        method = args.method or {
-            AuthMethod.CLIENT_SECRET_POST: "post", AuthMethod.CLIENT_SECRET_HEADER: "header"
-        }.get(client.method, "basic")
-        if method == "basic":
+        method = args.method or (
+            client.method if client.method.uses_secret else AuthMethod.CLIENT_SECRET_BASIC
+        )
+        if method is AuthMethod.CLIENT_SECRET_BASIC:
             token = f"{quote(client.client_id, safe='')}:{quote(secret, safe='')}"
             request = ClientRequest(
                 [("authorization", "Basic " + base64.b64encode(token.encode()).decode())]
             )
-        elif method == "post":
+        elif method is AuthMethod.CLIENT_SECRET_POST:
             request = ClientRequest(form={"client_id": client.client_id, "client_secret": secret})
         else:
             request = ClientRequest([("client_id", client.client_id), ("client_secret", secret)])
-        print(f"presented: a secret via {method}", file=out)
+        print(f"presented: a secret via {method.value}", file=out)
     return _report(auth.authenticate(request), out)
 
 
+def _assertion_request(args: argparse.Namespace, out: TextIO) -> Any:
+    """The form a client would send with the assertion in ``--assertion`` (issue 14). The
+    replay store here is fresh: whether the server already saw the jti is not known."""
+    from .assertion import parse_assertion  # noqa: PLC0415
+    from .request import JWT_BEARER, ClientRequest  # noqa: PLC0415
+
+    token = read_bytes(args.assertion).decode("ascii", "replace").strip()
+    form = {"client_assertion_type": JWT_BEARER, "client_assertion": token}
+    if args.client_id:
+        form["client_id"] = args.client_id
+    try:
+        parsed = parse_assertion(token)
+    except ParseError:
+        print("presented: a client assertion that is not a compact JWS", file=out)
+    else:
+        header, claims = parsed.header, parsed.claims
+        print(f"presented: a client assertion, alg {header.get('alg')!r}, "
+              f"kid {header.get('kid')!r}", file=out)
+        for name in ("iss", "sub", "aud", "iat", "nbf", "exp", "jti"):
+            if name in claims:
+                print(f"           {name} {claims[name]!r}", file=out)
+    return ClientRequest(form=form)
+
+
 def _describe_client(client: Any, at: datetime, out: TextIO) -> None:
-    if client.method.uses_secret:
+    if client.method is AuthMethod.CLIENT_SECRET_JWT:
+        print("           client_secret registered (the MAC key; not shown)", file=out)
+    elif client.method is AuthMethod.PRIVATE_KEY_JWT:
+        print(f"           {len(client.assertion_keys)} signing key(s)"
+              + (f", jwks_uri {client.jwks_uri}" if client.jwks_uri else ""), file=out)
+    elif client.method.uses_secret:
         live = sum(1 for s in client.secrets if not s.expired(at))
-        print(f"           {len(client.secrets)} secret(s), {live} live at {at:%Y-%m-%d %H:%M}Z",
+        print(f"           {len(client.secrets)} secret(s), {live} live at {iso_z(at)}",
               file=out)
     elif client.registered_name is not None:
         print(f"           registered {client.registered_name.field} = "
@@ -238,7 +307,7 @@ def _report(result: AuthResult, out: TextIO) -> int:
     if result.ok:
         print(f"outcome:   AUTHENTICATED as {result.client_id} ({result.method})", file=out)
         if result.expires_at:
-            print(f"           credential expires {result.expires_at.isoformat()}", file=out)
+            print(f"           credential expires {iso_z(result.expires_at)}", file=out)
         for notice in result.notices:
             print(f"notice:    {notice}", file=out)
         return _EXIT_OK
@@ -253,24 +322,21 @@ def _report(result: AuthResult, out: TextIO) -> int:
 
 
 def _read_bytes(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read(_MAX_FILE + 1)[: _MAX_FILE + 1]
-    with open(path, "rb") as fh:
-        data = fh.read(_MAX_FILE + 1)
-    if len(data) > _MAX_FILE:
-        raise _usage(f"{path}: larger than {_MAX_FILE} bytes")
-    return data
+    return read_bytes(path)
 
 
 def _read_certs(path: str) -> list[x509.Certificate]:
-    data = _read_bytes(path)
-    if data.count(b"-----BEGIN CERTIFICATE-----") > 1:
-        return list(load_pem_bundle(data))
-    return [load_certificate(data)]
+    return read_certificates(path)
+
+
+def _leaf(path: str) -> x509.Certificate:
+    """The certificate a file holds; of a chain file, its first (the leaf), as ``check
+    --cert`` takes it."""
+    return read_certificates(path)[0]
 
 
 def _cmd_thumbprint(args: argparse.Namespace, out: TextIO) -> int:
-    print(certificate_thumbprint(load_certificate(_read_bytes(args.file))), file=out)
+    print(certificate_thumbprint(_leaf(args.file)), file=out)
     return _EXIT_OK
 
 
@@ -289,18 +355,36 @@ def describe_certificate(cert: x509.Certificate) -> dict[str, Any]:
     return {
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
+        # RFC 5280 4.1.2.1: the encoded value is one less (v3 is 2).
+        "version": cert.version.value + 1,
         "serial": format(cert.serial_number, "x"),
-        "not_before": cert.not_valid_before_utc.isoformat(),
-        "not_after": cert.not_valid_after_utc.isoformat(),
+        "not_before": iso_z(cert.not_valid_before_utc),
+        "not_after": iso_z(cert.not_valid_after_utc),
         "san": sans,
         "ca": bool(constraints and constraints.ca),
-        "extended_key_usage": [o.dotted_string for o in eku] if eku else [],
+        "extended_key_usage": [_EKU_NAMES.get(o, o.dotted_string) for o in eku] if eku else [],
         "self_signed": _self_signed(cert),
         "x5t#S256": certificate_thumbprint(cert),
     }
 
 
 _E = TypeVar("_E", bound=x509.ExtensionType)
+
+# RFC 5280 4.2.1.12 names (id-kp-*), and the few other purposes cryptography names; any
+# other purpose is shown by its dotted OID.
+_EKU_NAMES = {
+    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
+    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
+    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
+    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
+    ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE: "anyExtendedKeyUsage",
+    ExtendedKeyUsageOID.IPSEC_IKE: "ipsecIKE",  # RFC 4945 5.1.3.12
+    ExtendedKeyUsageOID.SMARTCARD_LOGON: "smartcardLogon",
+    ExtendedKeyUsageOID.KERBEROS_PKINIT_KDC: "pkinitKDC",  # RFC 4556 3.2.4
+    ExtendedKeyUsageOID.CERTIFICATE_TRANSPARENCY: "certificateTransparency",  # RFC 6962 3.1
+}
 
 
 def _extension(cert: x509.Certificate, kind: type[_E]) -> _E | None:
@@ -325,7 +409,11 @@ def _self_signed(cert: x509.Certificate) -> bool:
 
 
 def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
-    info = describe_certificate(load_certificate(_read_bytes(args.file)))
+    cert = _leaf(args.file)
+    try:
+        info = describe_certificate(cert)
+    except ClientAuthError as exc:  # an extension that cannot be read
+        raise _usage(f"{args.file}: {exc}") from None
     if args.json:
         print(json.dumps(info, indent=2), file=out)
         return _EXIT_OK

@@ -963,6 +963,11 @@ def _parse(metadata: Mapping[str, Any], index: int | None, *, complete: bool) ->
             "client_secret_jwt checks a MAC keyed with the client_secret itself: a hash "
             "cannot; register client_secret (or prefer private_key_jwt)",
         )
+    if secrets and method is AuthMethod.PRIVATE_KEY_JWT:
+        raise fail(
+            "client_secret_hash",
+            "private_key_jwt proves the client with its private key: it has no secret",
+        )
     if complete and method.uses_secret and not secrets:
         raise fail(
             "client_secret_hash",

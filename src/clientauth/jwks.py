@@ -306,12 +306,17 @@ class JwksFetcher:
                 schemes=allowed,
                 headers={"Accept": _ACCEPT, "User-Agent": _USER_AGENT},
             )
-            return _parse_key_set(uri, body)
+            return self._parse_body(uri, body)
         if parts.scheme not in allowed:
             raise FetchError(f"jwks_uri {uri!r}: only https is allowed")
         if not parts.hostname:
             raise FetchError(f"jwks_uri {uri!r} has no host")
-        return _parse_key_set(uri, self._fetch_with_opener(uri, self._opener))
+        return self._parse_body(uri, self._fetch_with_opener(uri, self._opener))
+
+    def _parse_body(self, uri: str, body: bytes) -> frozenset[str]:
+        # What the cache holds of a fetched set; clientauth.assertion.JwksKeys keeps the
+        # public keys themselves (private_key_jwt) through the same cache and bounds.
+        return _parse_key_set(uri, body)
 
     def _fetch_with_opener(self, uri: str, opener: urllib.request.OpenerDirector) -> bytes:
         # S310: the caller checked the scheme (https, or http when allowed).

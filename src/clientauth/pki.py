@@ -70,8 +70,8 @@ __all__ = [
     "MAX_EXPLAIN_CANDIDATES",
     "MAX_EXPLAIN_SIGNATURES",
     "MAX_INTERMEDIATES",
-    "MAX_TRUST_ANCHORS",
     "MAX_SHOWN_NAME",
+    "MAX_TRUST_ANCHORS",
     "MIN_RSA_BITS",
     "PKIVerifier",
 ]
@@ -104,15 +104,16 @@ _SAN_RULE = "RFC 5280 4.2.1.6: a certificate with an empty subject needs a criti
 # DuplicateExtension (RFC 5280 4.2: each extension at most once), TypeError (e.g. IP name
 # constraints that are not networks), UnsupportedGeneralNameType, UnsupportedAlgorithm.
 _PARSE_ERRORS = CERTIFICATE_ERRORS
+_SIGNATURE_ERRORS: tuple[type[Exception], ...] = (InvalidSignature, *CERTIFICATE_ERRORS)
 _EMAIL_ADDRESS = NameOID.EMAIL_ADDRESS
 _ENCOUNTERED = re.compile(r"\s*\(encountered processing .*\)\s*$", re.DOTALL)
 _SubjectIndex = dict[x509.Name, tuple[x509.Certificate, ...]]
 
-MAX_EXPLAIN_SIGNATURES: Final = 32
+MAX_EXPLAIN_SIGNATURES: Final = 8
 """Most signature checks spent explaining one refusal. The explanation runs only after
 cryptography has refused, on certificates the client chose, so its cost is bounded."""
 
-MAX_EXPLAIN_CANDIDATES: Final = 8
+MAX_EXPLAIN_CANDIDATES: Final = 4
 """Most same-named issuer candidates tried per step when explaining a refusal."""
 
 MAX_SHOWN_NAME: Final = 160
@@ -937,7 +938,7 @@ def _walk(
 def _signed_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     try:
         child.verify_directly_issued_by(issuer)
-    except (InvalidSignature, *_PARSE_ERRORS):
+    except _SIGNATURE_ERRORS:
         return False
     return True
 

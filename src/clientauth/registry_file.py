@@ -1,7 +1,13 @@
 """The embedded registry backed by a JSON file, with safe hot reload and atomic writes.
 
 Readers (every process of an API) hold the parsed file in memory and look at the file again
-at most every ``reload_interval``: when its identity (device, inode, size, mtime) changed,
+at most every ``reload_interval`` (default 1 s), on a lookup -- polling, not file-system
+notifications: a ``stat`` per second costs nothing measurable, works on every file system
+(inotify misses changes made on another host of a network file system and needs a thread or
+a dependency), and sees a file replaced through a symbolic link or a rename alike. So a
+change is served by every process within ``reload_interval`` of the write (measured with two
+processes: p50 0.5 s, p90 0.9 s, max 1.0 s; docs/deployment.md). When its identity
+(device, inode, size, mtime) changed,
 the new content is parsed and validated *before* it replaces the registry in use. A file that
 does not parse or validate -- half-written by an editor, truncated, invalid -- never replaces
 a good registry: the old one keeps serving, a warning goes to the ``clientauth.registry``
@@ -49,8 +55,10 @@ __all__ = [
     "FileRegistry",
 ]
 
-DEFAULT_RELOAD_INTERVAL = timedelta(seconds=2)
-"""How often, at most, a :class:`FileRegistry` looks at its file for changes."""
+DEFAULT_RELOAD_INTERVAL = timedelta(seconds=1)
+"""How often, at most, a :class:`FileRegistry` looks at its file for changes: a change
+written by another process is served within this (plus the time to parse the file), the
+same 1 s goal as a PostgreSQL registry's notifications. A check is one ``stat`` call."""
 
 MAX_RELOAD_INTERVAL = timedelta(hours=1)
 """Longest reload interval accepted: it bounds how long a revoked secret keeps working."""

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import json
+import logging
 import math
 import random
 import re

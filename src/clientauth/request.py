@@ -19,6 +19,7 @@ from .result import AuthMethod
 from .secret import MAX_SECRET_LENGTH
 
 __all__ = [
+    "JWT_BEARER",
     "MAX_CLIENT_ID_LENGTH",
     "MAX_HEADERS",
     "MAX_HEADER_VALUE_LENGTH",
@@ -38,6 +39,9 @@ MAX_HEADERS = 1000
 
 MAX_CLIENT_ID_LENGTH = 1024
 """Longest client_id accepted in a request, in characters (same as at registration)."""
+
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+"""The ``client_assertion_type`` of a JWT client assertion (RFC 7523 2.2)."""
 
 FormValue = str | Sequence[str]
 
@@ -192,12 +196,15 @@ class Presented:
 
     ``method`` is the secret method presented (``None`` when no secret was sent);
     ``source`` where the secret -- or, without one, the client id -- was found.
+    ``assertion`` is a JWT client assertion (RFC 7521 4.2, form body only), never in the
+    repr; its ``client_assertion_type`` was checked here.
     """
 
     client_id: str | None = None
     secret: str | None = dataclasses.field(default=None, repr=False)
     method: AuthMethod | None = None
     source: str | None = None
+    assertion: str | None = dataclasses.field(default=None, repr=False)
 
 
 def parse_basic_authorization(value: str) -> tuple[str, str]:
@@ -283,9 +290,10 @@ def extract_credentials(
         client_id, secret = parse_basic_authorization(authorization)
         state.secret(AuthMethod.CLIENT_SECRET_BASIC, "authorization", client_id, secret)
     if request.form is not None:
-        _collect(request.form, "form", state)
+        _collect(request.form, "form", state, assertions=True)
     if options.allow_query and request.query is not None:
         # RFC 6749 2.3.1 forbids secrets in the URI; only an explicit opt-in reads them.
+        # Assertions are read from the body only (RFC 7521 4.2).
         _collect(request.query, "query", state)
     if hsecret is not None:
         state.secret(AuthMethod.CLIENT_SECRET_HEADER, "headers", hid, hsecret)
@@ -297,7 +305,7 @@ def extract_credentials(
 class _Found:
     """What extraction has found so far; refuses a second method or a second client id."""
 
-    __slots__ = ("client_id", "id_source", "method", "secret_", "source")
+    __slots__ = ("assertion_", "client_id", "id_source", "method", "secret_", "source")
 
     def __init__(self) -> None:
         self.client_id: str | None = None
@@ -305,8 +313,34 @@ class _Found:
         self.method: AuthMethod | None = None
         self.source: str | None = None
         self.secret_: str | None = None
+        self.assertion_: str | None = None
+
+    def assertion(self, kind: str | None, assertion: str | None, source: str) -> None:
+        # RFC 7521 4.2: both parameters, the type being the JWT bearer URN (RFC 7523 2.2).
+        if kind is None or assertion is None:
+            missing = "client_assertion" if assertion is None else "client_assertion_type"
+            raise _malformed(f"{source}: {missing} missing", kind="malformed_assertion")
+        if kind != JWT_BEARER:
+            raise _malformed(
+                f"{source}: client_assertion_type is not {JWT_BEARER}", kind="malformed_assertion"
+            )
+        if not assertion:
+            raise _malformed(f"{source}: empty client_assertion", kind="malformed_assertion")
+        if self.method is not None:
+            raise _malformed(
+                f"more than one client authentication method: {self.source}, "
+                f"client_assertion in the {source}",
+                kind="multiple_methods",
+            )
+        self.assertion_ = assertion
+        self.source = source
 
     def secret(self, method: AuthMethod, source: str, client_id: str | None, secret: str) -> None:
+        if self.assertion_ is not None:
+            raise _malformed(
+                f"more than one client authentication method: client_assertion, {source}",
+                kind="multiple_methods",
+            )
         if self.method is not None:
             # RFC 6749 2.3: "MUST NOT use more than one authentication method in each request".
             raise _malformed(
@@ -333,6 +367,8 @@ class _Found:
     def presented(self) -> Presented:
         if self.method is not None:
             return Presented(self.client_id, self.secret_ or None, self.method, self.source)
+        if self.assertion_ is not None:
+            return Presented(self.client_id, None, None, self.source, self.assertion_)
         return Presented(self.client_id, None, None, self.id_source)
 
 
@@ -340,9 +376,16 @@ def _auth_scheme(value: str) -> str:
     return value.strip(" \t").partition(" ")[0].partition("\t")[0].lower()
 
 
-def _collect(params: Mapping[str, FormValue], source: str, state: _Found) -> None:
+def _collect(
+    params: Mapping[str, FormValue], source: str, state: _Found, *, assertions: bool = False
+) -> None:
     cid = _single_param(params, "client_id", source)
     secret = _single_param(params, "client_secret", source)
+    if assertions:
+        kind = _single_param(params, "client_assertion_type", source)
+        assertion = _single_param(params, "client_assertion", source)
+        if kind is not None or assertion is not None:
+            state.assertion(kind, assertion, source)
     if secret is not None:
         state.secret(AuthMethod.CLIENT_SECRET_POST, source, cid, secret)
     elif cid is not None:

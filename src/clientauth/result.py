@@ -122,6 +122,8 @@ class Failure(StrEnum):
     INVALID_ASSERTION = "invalid_assertion"
     """The assertion failed a check of RFC 7523 3; ``detail`` names it (signature, aud,
     exp, nbf, iat, lifetime, jti, iss/sub, alg, kid)."""
+    MISSING_ASSERTION = "missing_assertion"
+    """The client registered private_key_jwt or client_secret_jwt and sent no assertion."""
     REPLAYED_ASSERTION = "replayed_assertion"
     """The assertion's ``jti`` was already used by this client (RFC 7523 3, item 7)."""
     ASSERTION_KEYS_UNAVAILABLE = "assertion_keys_unavailable"

@@ -2,6 +2,7 @@
 registry (a JSON file or a database URL) and answers JSON-lines requests on stdin.
 
     python tests/integration/registry_worker.py --registry URL_OR_PATH [--ttl S] [--reload S]
+        [--no-listen]     (--ttl / --reload "default": the library's default)
 
 Requests (one JSON object per line; one JSON answer per line):
     {"op": "auth", "client_id": ..., "secret": ...}      -> {"ok", "failure"}  (client_secret_basic)
@@ -11,6 +12,10 @@ Requests (one JSON object per line; one JSON answer per line):
     {"op": "burst", "prefix": p, "adds": n, "client_id": c, "rotations": m}
         -> {"secrets": [...]}: n clients p0..p(n-1) added, c rotated m times, interleaved
     {"op": "reset"}                                       -> drop pooled connections
+    {"op": "watch", "client_id": c, "secret": s, "expect": bool, "timeout": t}
+        -> {"seen": monotonic time}: authenticates in a loop (1 ms apart) until the result is
+        `expect`; "seen" is null after `timeout` seconds
+    {"op": "listening"}                                   -> {"listening": bool}
     {"op": "quit"}
 """
 
@@ -21,6 +26,7 @@ import base64
 import contextlib
 import json
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,21 +35,32 @@ from clientauth.registry_file import FileRegistry
 from clientauth.secret import parse_secret_hash
 
 
-def open_registry(target: str, ttl: float, reload: float) -> Any:
+def open_registry(target: str, ttl: float | None, reload: float | None,
+                  listen: bool = True) -> Any:
     if "://" in target:
         from clientauth.registry_sql import SQLRegistry
 
-        return SQLRegistry(target, cache_ttl=ttl)
+        options: dict[str, Any] = {} if listen else {"listen": False}
+        if ttl is not None:
+            options["cache_ttl"] = ttl
+        return SQLRegistry(target, **options)
+    if reload is None:
+        return FileRegistry(target)
     return FileRegistry(target, reload_interval=reload)
+
+
+def _seconds(value: str) -> float | None:
+    return None if value == "default" else float(value)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--registry", required=True)
-    parser.add_argument("--ttl", type=float, default=1.0)
-    parser.add_argument("--reload", type=float, default=0.2)
+    parser.add_argument("--ttl", type=_seconds, default=1.0)
+    parser.add_argument("--reload", type=_seconds, default=0.2)
+    parser.add_argument("--no-listen", action="store_true")
     args = parser.parse_args()
-    registry = open_registry(args.registry, args.ttl, args.reload)
+    registry = open_registry(args.registry, args.ttl, args.reload, not args.no_listen)
     auth = clientauth.Authenticator(registry)
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
@@ -71,12 +88,40 @@ def main() -> None:
             if hasattr(registry, "engine"):
                 registry.engine.dispose()
             answer = {"reset": True}
+        elif op == "watch":
+            answer = {"seen": watch(auth, request["client_id"], request["secret"],
+                                    request["expect"], request["timeout"])}
+        elif op == "listening":
+            answer = {"listening": bool(getattr(registry, "listening", False))}
         elif op == "burst":
             answer = burst(registry, request["prefix"], request["adds"], request["client_id"],
                            request["rotations"])
         else:
             answer = {"error": f"unknown op {op!r}"}
         print(json.dumps(answer), flush=True)
+
+
+def basic(client_id: str, secret: str) -> clientauth.ClientRequest:
+    token = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return clientauth.ClientRequest([("authorization", f"Basic {token}")])
+
+
+def watch(auth: clientauth.Authenticator, client_id: str, secret: str, expect: bool,
+          timeout: float) -> float | None:
+    """The monotonic time (comparable across processes on Linux) at which the first
+    authentication with the expected outcome started."""
+    request = basic(client_id, secret)
+    deadline = time.monotonic() + timeout
+    while True:
+        started = time.monotonic()
+        try:
+            if auth.authenticate(request).ok == expect:
+                return started
+        except clientauth.RegistryUnavailable:
+            pass
+        if started > deadline:
+            return None
+        time.sleep(0.001)
 
 
 def burst(registry: Any, prefix: str, adds: int, client_id: str, rotations: int) -> dict[str, Any]:
@@ -129,12 +174,16 @@ if __name__ == "__main__":
 class Worker:
     """The test side: start ``registry_worker.py`` as its own process and talk to it."""
 
-    def __init__(self, registry: str, *, ttl: float = 1.0, reload: float = 0.2) -> None:
+    def __init__(self, registry: str, *, ttl: float | None = 1.0, reload: float | None = 0.2,
+                 listen: bool = True) -> None:
+        """``ttl`` / ``reload`` ``None``: the library's defaults."""
         import subprocess
 
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--registry", registry, "--ttl", str(ttl),
-             "--reload", str(reload)],
+            [sys.executable, __file__, "--registry", registry,
+             "--ttl", "default" if ttl is None else str(ttl),
+             "--reload", "default" if reload is None else str(reload),
+             *([] if listen else ["--no-listen"])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
         ready = self._read()

@@ -80,7 +80,6 @@ def server_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-@pytest.fixture(scope="module")
 def nginx_binary() -> str:
     binary = find_binary(PROXIES["nginx"])
     if binary is None:
@@ -91,10 +90,10 @@ def nginx_binary() -> str:
 
 @pytest.fixture(params=list(SERVERS))
 def behind_nginx(request: pytest.FixtureRequest, it_pki: ItPki, proxy_secret: str,
-                 nginx_binary: str, server_venv: Path,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(server name, nginx URL): app.py under the server, nginx.conf in front of it."""
     label = request.param
+    nginx = nginx_binary()
     run_dir = tmp_path_factory.mktemp(label)
     config = {
         "trust_anchors": [it_pki.client_ca_path],
@@ -110,7 +109,8 @@ def behind_nginx(request: pytest.FixtureRequest, it_pki: ItPki, proxy_secret: st
     env = dict(os.environ, CLIENTAUTH_IT_CONFIG=str(run_dir / "config.json"))
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT / "src"),
                                          *filter(None, [env.get("PYTHONPATH")])])
-    python = str(server_venv) if label in NEEDS else sys.executable
+    # Only gunicorn and hypercorn need the virtualenv (and pip): uvicorn runs without it.
+    python = str(request.getfixturevalue("server_venv")) if label in NEEDS else sys.executable
     app_port = free_port()
     argv = [python, *(a.format(port=app_port) for a in SERVERS[label])]
     app = start(label, argv, port=app_port, run_dir=run_dir, env=env)
@@ -121,7 +121,7 @@ def behind_nginx(request: pytest.FixtureRequest, it_pki: ItPki, proxy_secret: st
             "LISTEN_PORT": str(proxy_port), "UPSTREAM_PORT": str(app_port),
             "CERT_DIR": str(it_pki.directory), "RUN_DIR": str(run_dir),
             "PROXY_SECRET": proxy_secret}))
-        proxy_argv, proxy_env = proxy_command(PROXIES["nginx"], nginx_binary, conf, run_dir)
+        proxy_argv, proxy_env = proxy_command(PROXIES["nginx"], nginx, conf, run_dir)
         proxy = start("nginx", proxy_argv, port=proxy_port, run_dir=run_dir, env=proxy_env,
                       extra_logs=(run_dir / "error.log",))
         try:
@@ -163,5 +163,5 @@ def test_flags_are_the_documented_ones(server: str) -> None:
     assert DOCUMENTED[server] in text
     if server != "hypercorn":
         row = next(line for line in text.splitlines()
-                   if line.startswith(f"| {server.split('-')[0]}"))
+                   if line.startswith(f"| {server.split('-', maxsplit=1)[0]}"))
         assert re.search(re.escape(DOCUMENTED[server]), row), row

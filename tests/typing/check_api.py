@@ -49,3 +49,26 @@ def _usage(cert: x509.Certificate, now: datetime) -> None:
     except clientauth.BindingMismatch as exc:
         _err: clientauth.ClientAuthError = exc
     del ok, cid, method, failure, error, thumb, certs, x5t, stored
+
+
+def _assertions(registry: clientauth.ClientRegistry, now: datetime) -> None:
+    """Client assertions (RFC 7523): audience, replay store, jwks_uri keys."""
+    from datetime import timedelta
+
+    from clientauth.replay_sql import SQLReplayStore
+
+    shared: clientauth.ReplayStore = SQLReplayStore("sqlite:///jti.db", now=lambda: now)
+    auth = clientauth.Authenticator(
+        registry,
+        audience=["https://as.example", "https://as.example/token"],
+        replay=shared,
+        assertion_leeway=timedelta(seconds=10),
+        assertion_max_lifetime=timedelta(minutes=2),
+        jwks_keys=clientauth.JwksKeys(timeout=2.0, allow_addresses=["10.0.0.0/8"]),
+    )
+    _memory: clientauth.ReplayStore = clientauth.MemoryReplayStore(max_entries=1000)
+    _own = clientauth.AssertionVerifier(audience="https://as.example")
+    result = auth.authenticate(clientauth.ClientRequest(form={"client_assertion": "..."}))
+    method: bool = result.method is clientauth.AuthMethod.PRIVATE_KEY_JWT
+    bound: bool = clientauth.Client.from_metadata({}).tls_client_certificate_bound_access_tokens
+    del method, bound
