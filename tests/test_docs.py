@@ -5,9 +5,11 @@ Blocks of one page share a namespace, in order, as a reader would paste them.
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,29 @@ _BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 # Blocks marked "<!-- run: NAME -->" run in a scratch directory, in order with the page's
 # shell steps, in tests/test_docs_steps.py; here they would run without the files they read.
 _STEPS = re.compile(r"^<!-- run: [\w-]+ -->\n```python\n.*?^```", re.S | re.M)
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A page may configure logging as a reader would (docs/observability.md: dictConfig,
+    ``propagate: False`` on ``clientauth.audit``); later tests must see the logging they had."""
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger(), *(v for v in manager.loggerDict.values()
+                                      if isinstance(v, logging.Logger))]
+    saved = [(lg, lg.handlers[:], lg.level, lg.propagate, lg.disabled) for lg in loggers]
+    known = set(manager.loggerDict)
+    yield
+    for lg, handlers, level, propagate, disabled in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
+        lg.disabled = disabled
+    for name in set(manager.loggerDict) - known:
+        added = manager.loggerDict[name]
+        if isinstance(added, logging.Logger):
+            added.handlers.clear()
+            added.propagate = True
+            added.setLevel(logging.NOTSET)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
