@@ -60,7 +60,7 @@ class MisbehavingServer:
         self.routes: dict[str, Behaviour] = {}
         self.hits: collections.Counter[str] = collections.Counter()
         self.stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -80,6 +80,7 @@ class MisbehavingServer:
                 method, path = request_line[0], request_line[1]
                 with server._lock:
                     server.hits[path] += 1
+                    server._lock.notify_all()
                 behaviour = server.routes.get(path, not_found)
                 exchange = Exchange(self.connection, method, path, body, server.stop)
                 with contextlib.suppress(OSError):  # the client gave up, as it should
@@ -116,6 +117,11 @@ class MisbehavingServer:
     def total(self) -> int:
         with self._lock:
             return sum(self.hits.values())
+
+    def wait_for_total(self, count: int, timeout: float = 10.0) -> None:
+        """Block until ``count`` requests have arrived (woken by each arrival, no polling)."""
+        with self._lock:
+            assert self._lock.wait_for(lambda: sum(self.hits.values()) >= count, timeout)
 
     def close(self) -> None:
         self.stop.set()

@@ -505,3 +505,17 @@ class TestCertificateBoundTokens:
         assert basic.tls_client_certificate_bound_access_tokens is True
         assert Client.from_metadata(hs_client()).tls_client_certificate_bound_access_tokens \
             is False
+
+
+class TestSourceWithCertificate:
+    def test_refused_assertion_source_is_form(self, clock: Clock) -> None:
+        """A refused assertion presented with a TLS certificate reports where the assertion
+        came from (the form), and still carries the certificate's thumbprint."""
+        cert = self_signed("pk-client-tls").cert
+        auth = Authenticator(registry(), audience=AUDIENCE, now=clock)
+        request = ClientRequest(form={"client_assertion_type": JWT_BEARER,
+                                      "client_assertion": sign(claims(aud="x"))},
+                                tls_chain=[cert])
+        result = auth.authenticate(request)
+        refused(result, Failure.INVALID_ASSERTION, "aud")
+        assert result.source == "form" and result.thumbprint is not None

@@ -1,8 +1,9 @@
 """Client assertions through the adapters and framework integrations (form body, RFC 7521 4.2).
 
-What must hold: the ASGI and WSGI middleware, the FastAPI dependency and the Flask extension
-read ``client_assertion_type`` / ``client_assertion`` from a urlencoded body as they read
-``client_secret`` (no change needed in them: they pass the whole form); a replay is answered
+What must hold: the ASGI and WSGI middleware, the FastAPI dependency, the Flask extension
+and the Django middleware read ``client_assertion_type`` / ``client_assertion`` from a
+urlencoded body as they read ``client_secret`` (no change needed in them: they pass the
+whole form); a replay is answered
 401 ``invalid_client``; an assertion beside a Basic header is 400 ``invalid_request``; the
 body stays readable by the application.
 """
@@ -13,7 +14,7 @@ import asyncio
 import base64
 import urllib.parse
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -96,10 +97,58 @@ def flask_client() -> Any:
     return app.test_client()
 
 
-@pytest.fixture(params=["asgi", "wsgi", "fastapi", "flask"])
+class _DjangoUrls:
+    """ROOT_URLCONF for the Django case (a class: the resolver cache needs it hashable)."""
+
+    urlpatterns: ClassVar[list[Any]] = []
+
+
+def django_client() -> Iterator[Any]:
+    import django
+    from django.conf import settings
+    from django.http import HttpResponse
+    from django.test import Client, override_settings
+    from django.urls import path
+
+    if not settings.configured:
+        # The same settings as tests/integration/test_frameworks.py: whichever runs first in
+        # a process configures Django for both.
+        settings.configure(
+            DEBUG=False, ALLOWED_HOSTS=["testserver", "localhost"],
+            SECRET_KEY="clientauth-tests-only", ROOT_URLCONF=None,
+            MIDDLEWARE=["clientauth.integrations.django.ClientAuthMiddleware"],
+            INSTALLED_APPS=[], DATABASES={},
+        )
+        django.setup()
+
+    def token(request: Any) -> Any:
+        result = request.clientauth
+        return HttpResponse(f"{result.client_id}|{result.method}|{len(request.body)}")
+
+    _DjangoUrls.urlpatterns = [path("token", token)]
+    with override_settings(ROOT_URLCONF=_DjangoUrls,
+                           CLIENTAUTH={"AUTHENTICATOR": AUTH, "PATHS": ["/token"]}):
+        yield _DjangoWrap(Client())
+
+
+class _DjangoWrap:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def post(self, url: str, *, content: str, headers: dict[str, str]) -> Any:
+        extra = {k: v for k, v in headers.items() if k != "content-type"}
+        reply = self._client.post(url, data=content, content_type=headers["content-type"],
+                                  headers=extra)
+        reply.text = reply.content.decode()
+        return reply
+
+
+@pytest.fixture(params=["asgi", "wsgi", "fastapi", "flask", "django"])
 def client(request: pytest.FixtureRequest) -> Iterator[Any]:
     kind = request.param
-    if kind == "asgi":
+    if kind == "django":
+        yield from django_client()
+    elif kind == "asgi":
         app = ASGIMiddleware(asgi_app, authenticator=AUTH)
         yield _Sync(httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                       base_url="http://test"))

@@ -110,3 +110,25 @@ def test_demo_rows() -> None:
     assert len(rows) == 8 and all(r.as_expected for r in rows)
     outcomes = " ".join(r.outcome for r in rows)
     assert "replayed_assertion" in outcomes and "(aud)" in outcomes and "(exp)" in outcomes
+
+
+def test_client_add_client_secret_jwt(tmp_path: Path) -> None:
+    """`clientauth client add --method client_secret_jwt` generates the MAC key, prints it
+    once, stores it usable (an assertion MACed with it authenticates), and `client show`
+    never prints it again."""
+    from assertion_keys import assertion_request
+    from clientauth import Authenticator, load_clients
+
+    path = tmp_path / "reg.json"
+    path.write_text("[]")
+    code, out = run("client", "add", "mac", "--method", "client_secret_jwt",
+                    "--registry", str(path))
+    assert code == 0, out
+    secret = out.strip().splitlines()[-1].strip()
+    assert "stored only as a hash" not in out
+    auth = Authenticator(load_clients(str(path)), audience=AUDIENCE,
+                         now=lambda: NOW)
+    token = sign(claims("mac"), "HS256", key=secret.encode())
+    assert auth.authenticate(assertion_request(token)).ok
+    code, shown = run("client", "show", "mac", "--registry", str(path))
+    assert code == 0 and secret not in shown

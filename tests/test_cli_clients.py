@@ -24,6 +24,7 @@ from cryptography import x509
 
 import clientauth
 from certs import issue, name
+from clientauth import _cli_common
 from clientauth.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent / "integration"))
@@ -47,6 +48,16 @@ def call(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
     finally:
         sys.stdin = old_stdin
     return code, out.getvalue(), err.getvalue()
+
+
+CLI_NOW = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
+@pytest.fixture
+def cli_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """The in-process commands read CLI_NOW instead of the wall clock."""
+    monkeypatch.setattr(_cli_common, "clock", lambda: CLI_NOW)
+    return CLI_NOW
 
 
 def wait_until(check: Callable[[], object], timeout: float = SLACK) -> None:
@@ -161,13 +172,14 @@ class TestSecretLifecycle:
         _, out, _ = call("show", "svc", "--registry", registry, "--json")
         assert [s["label"] for s in json.loads(out)["secrets"]] == [labels[2]]
 
-    def test_expiring_secret(self, registry: str) -> None:
-        """add --expires-in sets the secret's expiry (RFC 7591 client_secret_expires_at)."""
+    def test_expiring_secret(self, registry: str, cli_clock: datetime) -> None:
+        """add --expires-in sets the secret's expiry (RFC 7591 client_secret_expires_at) to
+        the commands' clock plus the duration, to the second."""
         code, out, _ = call("add", "svc", "--registry", registry, "--expires-in", "2d",
                             "--json")
         assert code == 0
         expires = json.loads(out)["client_secret_expires_at"]
-        assert abs(expires - (time.time() + 2 * 86400)) < 60
+        assert expires == int(cli_clock.timestamp()) + 2 * 86400
 
 
 class TestCertificateLifecycle:
@@ -583,12 +595,11 @@ class TestLibraryParity:
         assert call("revoke-secret", "svc", "--registry", registry, "--label", label)[0] == 0
         assert stored(registry, "svc") == expected
 
-    def test_rotate_same_rules_as_library(self, registry: str) -> None:
+    def test_rotate_same_rules_as_library(self, registry: str, cli_clock: datetime) -> None:
         """rotate-secret keeps the old secret until now + --keep-old-for, appends the new
         one last, and stores exactly what Client.rotate_secret gives for that secret."""
         call("add", "svc", "--registry", registry)
         before = stored(registry, "svc")
-        start = datetime.now(UTC).replace(microsecond=0)
         code, out, _ = call("rotate-secret", "svc", "--registry", registry,
                             "--keep-old-for", "2h", "--json")
         assert code == 0
@@ -596,5 +607,5 @@ class TestLibraryParity:
         new = after.secrets[-1]
         assert new.label == json.loads(out)["label"]
         issued = datetime.fromtimestamp(int(new.created_at), UTC)  # type: ignore[call-overload]
-        assert start <= issued <= datetime.now(UTC)
+        assert issued == cli_clock
         assert after == before.rotate_secret(new, keep_old_for=timedelta(hours=2), now=issued)

@@ -82,6 +82,9 @@ _REGISTRY = load_clients([
      "tls_client_auth_subject_dn": "CN=someone-else"},
     {"client_id": "pinned", "token_endpoint_auth_method": "self_signed_tls_client_auth",
      "tls_client_certificate_thumbprints": ["A" * 43]},
+    # Issue 14: client assertions (their garbage: tests/test_assertion_properties.py too).
+    {"client_id": "jwt", "token_endpoint_auth_method": "client_secret_jwt",
+     "client_secret": "contract-mac-key-" + "m" * 48},
 ])
 _PKI_CLIENT = Client.from_metadata({
     "client_id": "mtls", "token_endpoint_auth_method": "tls_client_auth",
@@ -106,7 +109,8 @@ def _tname(value: object) -> str:
 
 def _auth(**kwargs: Any) -> Authenticator:
     return Authenticator(_REGISTRY, trust_anchors=[_PKI.root.cert],
-                         intermediates=[_PKI.intermediate.cert], now=clock(), **kwargs)
+                         intermediates=[_PKI.intermediate.cert], now=clock(),
+                         audience="https://as.example", **kwargs)
 
 
 _AUTH = _auth()
@@ -530,10 +534,13 @@ class TestAuthenticate:
                 f"{cid}:{s}".encode("utf-8", "surrogatepass")).decode())),
     )
     forms = st.none() | st.dictionaries(
-        st.sampled_from(["client_id", "client_secret", "grant_type"]),
-        st.one_of(st.sampled_from(["basic", "post", "hdr", "mtls", "pinned", "nobody"]),
+        st.sampled_from(["client_id", "client_secret", "grant_type", "client_assertion",
+                         "client_assertion_type"]),
+        st.one_of(st.sampled_from(["basic", "post", "hdr", "mtls", "pinned", "nobody", "jwt",
+                                   "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                   "e30.eyJzdWIiOiJqd3QifQ.AA"]),
                   st.text(max_size=60), st.lists(st.text(max_size=5), max_size=2)),
-        max_size=3)
+        max_size=4)
 
     @GARBAGE
     @given(headers=st.lists(st.tuples(header_names, header_values), max_size=5), form=forms,

@@ -142,7 +142,8 @@ def _b64(c: x509.Certificate) -> str:
 
 def encode(fmt: str, leaf: x509.Certificate, chain: list[x509.Certificate]
            ) -> tuple[str, object]:
-    """(value, chain=) as each proxy emits them (DESIGN.md format table)."""
+    """(value, chain=) as each proxy emits them (docs/design.md, "Forwarded-certificate
+    formats")."""
     pem = _pem(leaf)
     if fmt == "rfc9440":  # sf-binary; chain an sf-list without the leaf
         return f":{_b64(leaf)}:", ", ".join(f":{_b64(c)}:" for c in chain) or None

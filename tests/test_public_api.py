@@ -28,7 +28,7 @@ def test_all_is_exactly_the_public_names() -> None:
 
 
 def test_contract_names_present() -> None:
-    """The names in DESIGN.md's public API contract are importable from clientauth."""
+    """The names in the public API contract (docs/design.md) are importable from clientauth."""
     assert set(clientauth.__all__) >= CONTRACT
 
 
@@ -50,3 +50,16 @@ def test_registry_errors_exported() -> None:
     lookup failure is a RegistryError (so one except clause covers reads and writes)."""
     assert {"RegistryError", "RegistryUnavailable"} <= set(clientauth.__all__)
     assert issubclass(clientauth.RegistryUnavailable, clientauth.RegistryError)
+
+
+def test_assertion_contract_names() -> None:
+    """Issue 14: the RFC 7523 methods are spelled as the contract says, and the assertion
+    names an application configures are public."""
+    assert clientauth.AuthMethod.PRIVATE_KEY_JWT == "private_key_jwt"
+    assert clientauth.AuthMethod.CLIENT_SECRET_JWT == "client_secret_jwt"
+    assert {"AssertionVerifier", "JwksKeys", "MemoryReplayStore", "ReplayStore"} <= set(
+        clientauth.__all__
+    )
+    assert clientauth.Failure.INVALID_ASSERTION.error == "invalid_client"
+    assert clientauth.Failure.REPLAYED_ASSERTION.error == "invalid_client"
+    assert clientauth.Failure.MALFORMED_ASSERTION.error == "invalid_request"

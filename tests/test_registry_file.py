@@ -101,6 +101,17 @@ class TestHotReload:
         clock.advance(2)
         assert registry.get("b") is not None
 
+    def test_default_interval_is_one_second(self, path: Path, clock: Clock) -> None:
+        """Issue 12: with the defaults, a change written by another process is served
+        within 1 s (the same goal as PostgreSQL's notifications; 2 s before), not before
+        the interval has passed (one stat per interval)."""
+        registry = FileRegistry(path, now=clock)
+        rewrite(path, json.dumps([entry("a"), entry("b")]))
+        clock.advance(0.9)
+        assert registry.get("b") is None
+        clock.advance(0.11)
+        assert registry.get("b") is not None
+
     def test_zero_interval_checks_every_lookup(self, path: Path, clock: Clock) -> None:
         """reload_interval=0 looks at the file on every lookup."""
         registry = FileRegistry(path, reload_interval=0, now=clock)

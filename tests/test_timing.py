@@ -161,3 +161,42 @@ class TestUnknownLooksLikeWrong:
         """The result names the id the request claimed, never the internal dummy."""
         result = auth.authenticate(basic("nobody", ""))
         assert result.client_id == "nobody"
+
+
+class TestOneSecretCheck:
+    """Issue 17 item 2: the secret check the tests exercise is the one production runs."""
+
+    @pytest.mark.parametrize(
+        "secret", ["", "a" * (clientauth.secret.MAX_SECRET_LENGTH + 1), "bad\ud800surrogate"],
+        ids=["empty", "oversized", "lone-surrogate"],
+    )
+    def test_refused_shape_costs_one_verification(
+        self, secret: str, counts: Counter[str]
+    ) -> None:
+        """verify_secret spends exactly the one keyed hash and comparison a wrong secret
+        spends, also for a secret that cannot match."""
+        stored = clientauth.secret.parse_secret_hash(clientauth.hash_secret(SECRET))
+        counts.clear()
+        assert clientauth.secret.verify_secret(secret, stored) is False
+        assert counts == Counter(hash=1, compare_digest=1)
+        counts.clear()
+        assert clientauth.secret.verify_secret("w" * 43, stored) is False
+        assert counts == Counter(hash=1, compare_digest=1)
+
+    def test_authenticator_calls_verify_secret(
+        self, auth: Authenticator, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Every stored secret the Authenticator checks goes through secret.verify_secret."""
+        import clientauth.authenticator as module
+
+        seen: list[str] = []
+        real = clientauth.secret.verify_secret
+
+        def spy(secret: str, stored: clientauth.secret.SecretHash) -> bool:
+            seen.append(secret)
+            return real(secret, stored)
+
+        assert module._verify is real
+        monkeypatch.setattr(module, "_verify", spy)
+        assert auth.authenticate(basic("known", SECRET)).ok
+        assert seen == [SECRET]

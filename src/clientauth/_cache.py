@@ -24,12 +24,18 @@ V = TypeVar("V")
 
 
 class LRU(Generic[K, V]):
-    """Least-recently-used map holding at most ``size`` entries."""
+    """Least-recently-used map holding at most ``size`` entries -- or, with ``weigh``, entries
+    whose weights (``weigh(value)``, e.g. a size in bytes) add up to at most ``size``.
 
-    __slots__ = ("_data", "_lock", "_size")
+    The one LRU of the package: every bounded cache (parsed certificates, verified chains,
+    anchor stores, fetched CRLs, remembered fetch failures) is one of these."""
 
-    def __init__(self, size: int) -> None:
+    __slots__ = ("_data", "_lock", "_size", "_total", "_weigh")
+
+    def __init__(self, size: int, *, weigh: Callable[[V], int] | None = None) -> None:
         self._size = size
+        self._weigh = weigh
+        self._total = 0
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -44,10 +50,35 @@ class LRU(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         with self._lock:
+            self._discard(key)
             self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
+            self._total += self._weight(value)
+            while self._total > self._size and self._data:
+                self._total -= self._weight(self._data.popitem(last=False)[1])
+
+    def setdefault(self, key: K, value: V) -> V:
+        """The value cached for ``key``, or ``value`` after storing it (first writer wins)."""
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+                return found
+        self.put(key, value)
+        return value
+
+    def pop(self, key: K) -> None:
+        """Forget ``key`` (no error when it is not cached)."""
+        with self._lock:
+            self._discard(key)
+
+    def _discard(self, key: K) -> None:
+        # Called with _lock held.
+        old = self._data.pop(key, None)
+        if old is not None:
+            self._total -= self._weight(old)
+
+    def _weight(self, value: V) -> int:
+        return 1 if self._weigh is None else self._weigh(value)
 
     def __len__(self) -> int:
         return len(self._data)
@@ -55,6 +86,7 @@ class LRU(Generic[K, V]):
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._total = 0
 
 
 class CertificateMemo(Generic[V]):

@@ -51,13 +51,14 @@ from ._cli_common import (
     registry_target,
     where,
 )
-from ._clock import system_now
+from ._cli_common import now as cli_now
 from ._terminal import terminal_lines
 from ._x509 import certificate_thumbprint
 from .clients import MAX_SECRETS_PER_CLIENT, Client, StoredSecret, parse_moment
 from .exceptions import ParseError
 from .names import NAME_FIELDS
 from .result import AuthMethod
+from .secret import generate_secret
 
 __all__ = ["MAX_DURATION", "MAX_SECRETS_PER_CLIENT", "REGISTRY_ENV", "register"]
 
@@ -290,7 +291,7 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
         extra.append((option, _SECRET_METHODS, None))
     method_name, why = _method_for(document, options, extra)
 
-    now = system_now()
+    now = cli_now()
     secret: str | None = None
     expires_at = 0
     uses_secret = method_name in {m.value for m in _SECRET_METHODS}
@@ -306,6 +307,11 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
         if stored.expires_at is not None:
             expires_at = _epoch(stored.expires_at)
         document["client_secrets"] = [stored.to_entry()]
+    elif method_name == AuthMethod.CLIENT_SECRET_JWT.value:
+        # Issue 14: client_secret_jwt's MAC key must be kept usable (RFC 7591 client_secret),
+        # so it is stored as it is -- generated here and printed once, like any secret.
+        secret = generate_secret()
+        document["client_secret"] = secret
     client = Client.from_metadata(document)  # every check before anything is written
     open_registry(args.registry, create=True).add(client)
 
@@ -326,7 +332,11 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
          + ("" if why == "as stated" else f", {why}") + f") to {where(args.registry)}",
          file=out)
     _say(f"client_id: {client.client_id}", file=out)
-    if secret is not None:
+    if secret is not None and client.method is AuthMethod.CLIENT_SECRET_JWT:
+        _say("client_secret (shown once; the client MACs its assertions with it; the registry "
+             "keeps it usable, which is why private_key_jwt is preferred):", file=out)
+        _say(f"  {secret}", file=out)
+    elif secret is not None:
         _print_secret(secret, expires_at, out)
     return EXIT_OK
 
@@ -336,7 +346,7 @@ def _cmd_add(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_rotate(args: argparse.Namespace, out: TextIO) -> int:
     keep = duration(args.keep_old_for, "--keep-old-for")
-    now = system_now()
+    now = cli_now()
     expires_in = expiry(args)
     # Issued once, outside the change: a retried database update must store the same secret.
     secret, entry = StoredSecret.issue(expires_in=expires_in, now=now)
@@ -362,7 +372,7 @@ def _cmd_rotate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_revoke(args: argparse.Namespace, out: TextIO) -> int:
-    now = system_now()
+    now = cli_now()
     presented = None
     if args.secret_stdin:
         text = (getpass.getpass("secret to revoke: ") if sys.stdin.isatty()
@@ -422,7 +432,7 @@ def _cmd_pin(args: argparse.Namespace, out: TextIO) -> int:
     else:
         _say(f"pinned {thumbprint} for client {client.client_id!r}"
               + (" (every other certificate unpinned)" if args.replace else ""), file=out)
-    if cert is not None and cert.not_valid_after_utc <= system_now():
+    if cert is not None and cert.not_valid_after_utc <= cli_now():
         _say(f"warning: the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}",
               file=out)
     if client.jwks_uri:
@@ -487,7 +497,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
     client = open_registry(args.registry).get(args.client_id)
     if client is None:
         raise _NotFound(f"no client {args.client_id!r} in {where(args.registry)}")
-    facts = _describe(client, system_now())
+    facts = _describe(client, cli_now())
     if args.json:
         _say(json.dumps(facts, indent=2, ensure_ascii=False), file=out)
         return EXIT_OK
@@ -505,7 +515,7 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     store = open_registry(args.registry)
-    now = system_now()
+    now = cli_now()
     rows = []
     for client in sorted(store, key=lambda c: c.client_id):
         if client.method.uses_secret:

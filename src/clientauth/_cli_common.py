@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from ._clock import Clock, aware, system_now
 from ._terminal import terminal_lines
 from ._x509 import load_certificate, load_pem_bundle
 from .exceptions import ClientAuthError, ParseError
@@ -37,18 +38,31 @@ __all__ = [
     "Store",
     "add_expiry_option",
     "add_registry_option",
+    "clock",
     "duration",
     "expiry",
     "failed",
     "is_url",
     "iso_z",
     "method_type",
+    "now",
     "open_registry",
     "read_bytes",
     "read_certificates",
     "registry_target",
     "where",
 ]
+
+clock: Clock = system_now
+"""The commands' clock (issue, rotate and expiry times; "expired" in listings). Tests replace
+it (``monkeypatch.setattr(clientauth._cli_common, "clock", ...)``) instead of asserting
+against the wall clock."""
+
+
+def now() -> datetime:
+    """The time now by :data:`clock`, checked like every ``now=`` (an aware datetime)."""
+    return aware(clock())
+
 
 # The exit statuses, as docs/cli.md lists them. Every command uses these and no other.
 EXIT_OK = 0

@@ -550,11 +550,13 @@ def payload_too_large() -> ErrorResponse:
     return 413, [("content-type", "application/json")], body
 
 
-def check_adapter_settings(authenticator: object, max_body_size: object, on_error: object) -> None:
-    """The settings both adapters share, validated eagerly (STYLE.md 2)."""
-    from .authenticator import Authenticator  # noqa: PLC0415 - _http sits below it
-
-    if not isinstance(authenticator, Authenticator):
+def check_adapter_settings(
+    authenticator: object, max_body_size: object, on_error: object, *, expected: type
+) -> None:
+    """The settings both adapters share, validated eagerly (docs/design.md, "Settings
+    validated eagerly"). ``expected`` is :class:`~clientauth.Authenticator`, passed in by the
+    adapters above it: this module sits below the authenticator and does not import it."""
+    if not isinstance(authenticator, expected):
         raise ConfigurationError("authenticator must be a clientauth.Authenticator")
     if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 1:
         raise ConfigurationError("max_body_size must be a positive integer")

@@ -204,13 +204,18 @@ class Listener:
             dbapi: Any = None
             try:
                 dbapi = self._connect()
+                if failures:
+                    logger.info("clientauth listener: listening again")
                 failures = 0
                 self._serve(dbapi)
             except Exception as exc:  # any failure: reconnect
                 if not self._stop:
-                    logger.warning(
-                        "clientauth listener: connection lost (%s); reconnecting",
+                    # Once per outage at WARNING; every failed attempt after it at DEBUG.
+                    logger.log(
+                        logging.WARNING if failures == 0 else logging.DEBUG,
+                        "clientauth listener: connection lost (%s: %s); reconnecting",
                         type(exc).__name__,
+                        _first_line(exc),
                     )
             finally:
                 self._disconnected(dbapi)
@@ -301,8 +306,8 @@ class Listener:
         # Newly live subscriptions: whatever they cached before may be stale.
         for sub in subs:
             if not sub.live and not sub.closed and sub.channel in self._listening:
-                sub.live = True
                 _call(sub, None)
+                sub.live = True  # after the callback: "live" means the cache was dropped
 
     def _dispatch(self, channel: str, payload: str) -> None:
         with self._lock:
@@ -343,6 +348,11 @@ class Listener:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(_STOP_TIMEOUT)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 def _call(sub: Subscription, payload: str | None) -> None:

@@ -14,13 +14,13 @@ applies it, so a certificate that got past a loader never raises later.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TypeAlias
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ._cache import LRU, CertificateMemo
@@ -34,11 +34,12 @@ __all__ = [
     "MAX_CHAIN_LENGTH",
     "CertificateLike",
     "certificate_thumbprint",
-    "chain_thumbprints",
     "check_usable",
+    "is_ca",
     "load_certificate",
     "load_certificates",
     "load_pem_bundle",
+    "load_x5c",
 ]
 
 CertificateLike: TypeAlias = "x509.Certificate | bytes | bytearray | memoryview | str"
@@ -79,7 +80,6 @@ not vouch for (the public key, the signature algorithm) catches these."""
 
 _PEM_BEGIN = b"-----BEGIN CERTIFICATE-----"
 _DER = Encoding.DER
-_SHA256 = hashes.SHA256()
 
 
 def load_certificate(value: CertificateLike) -> x509.Certificate:
@@ -258,7 +258,26 @@ def _x5t(der: bytes) -> str:
 _THUMBPRINTS: CertificateMemo[str] = CertificateMemo()
 
 
-def chain_thumbprints(chain: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
-    """Raw SHA-256 digests of each certificate's DER (cache keys)."""
-    return tuple(c.fingerprint(_SHA256) for c in chain)
+def is_ca(certificate: x509.Certificate) -> bool | None:
+    """Whether ``certificate`` is a CA certificate: basicConstraints cA=TRUE (RFC 5280
+    4.2.1.9; no basicConstraints means not a CA). ``None`` when its extensions cannot be
+    parsed -- each caller says so in its own words (falsy: never taken for a CA)."""
+    try:
+        return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+    except CERTIFICATE_ERRORS:
+        return None
 
+
+def load_x5c(x5c: object) -> x509.Certificate:
+    """The certificate of a JWK's ``x5c`` member: RFC 7517 4.7, a list of base64 (not
+    base64url) DER certificates, the first of which holds the key. Raises
+    :class:`~clientauth.CertificateParseError` saying which of the two went wrong."""
+    # JSON gives lists; a tuple comes from metadata built in Python.
+    if not isinstance(x5c, list | tuple) or not x5c or not isinstance(x5c[0], str):
+        raise CertificateParseError("x5c must be a non-empty list of base64 DER certificates")
+    try:
+        return load_certificate(base64.b64decode(x5c[0], validate=True))
+    except (binascii.Error, ValueError):
+        raise CertificateParseError("x5c[0] is not a base64 DER certificate") from None

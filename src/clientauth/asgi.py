@@ -52,7 +52,7 @@ __all__ = [
     "request_from_scope",
 ]
 
-# Our own aliases instead of a framework's types (STYLE.md 7).
+# Our own aliases instead of a framework's types (docs/design.md, "Thin adapters").
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -93,7 +93,9 @@ class ClientAuthMiddleware:
         on_error: OnError | None = None,
         threaded: bool = False,
     ) -> None:
-        check_adapter_settings(authenticator, max_body_size, on_error)
+        check_adapter_settings(
+            authenticator, max_body_size, on_error, expected=Authenticator
+        )
         self.app = app
         self._auth = authenticator
         self._paths = PathMatcher(paths)

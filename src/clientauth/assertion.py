@@ -39,13 +39,14 @@ import json
 import math
 import re
 import threading
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from jwt.algorithms import Algorithm, get_default_algorithms
 
-from ._clock import system_now
+from ._clock import clock_setting
 from ._jwk import (
     ASYMMETRIC_ALGORITHMS,
     HMAC_ALGORITHMS,
@@ -55,7 +56,14 @@ from ._jwk import (
 )
 from .clients import Client
 from .exceptions import ConfigurationError, FetchError, ParseError
-from .jwks import JwksFetcher
+from .jwks import (
+    DEFAULT_JWKS_MAX_SIZE,
+    DEFAULT_JWKS_REFRESH_INTERVAL,
+    DEFAULT_JWKS_STALE_GRACE,
+    DEFAULT_JWKS_TIMEOUT,
+    DEFAULT_JWKS_TTL,
+    JwksFetcher,
+)
 from .replay import MemoryReplayStore, ReplayStore
 from .result import AuthMethod, Failure
 
@@ -217,8 +225,24 @@ class JwksKeys:
     cannot verify a signature (encryption keys, private material, unknown types) are left
     out. Thread-safe."""
 
-    def __init__(self, **settings: Any) -> None:
-        self._fetcher = _KeyFetcher(**settings)
+    def __init__(
+        self,
+        *,
+        timeout: float = DEFAULT_JWKS_TIMEOUT,
+        max_size: int = DEFAULT_JWKS_MAX_SIZE,
+        ttl: timedelta = DEFAULT_JWKS_TTL,
+        refresh_interval: timedelta = DEFAULT_JWKS_REFRESH_INTERVAL,
+        stale_grace: timedelta = DEFAULT_JWKS_STALE_GRACE,
+        now: Callable[[], datetime] | None = None,
+        allow_http: bool = False,
+        opener: urllib.request.OpenerDirector | None = None,
+        allow_addresses: Iterable[str] = (),
+    ) -> None:
+        self._fetcher = _KeyFetcher(
+            timeout=timeout, max_size=max_size, ttl=ttl, refresh_interval=refresh_interval,
+            stale_grace=stale_grace, now=now, allow_http=allow_http, opener=opener,
+            allow_addresses=allow_addresses,
+        )
         self._lock = threading.Lock()
         self._parsed: dict[frozenset[str], tuple[AssertionKey, ...]] = {}
 
@@ -303,9 +327,7 @@ class AssertionVerifier:
             )
         if keys is not None and not isinstance(keys, JwksKeys):
             raise ConfigurationError("keys must be a clientauth.JwksKeys")
-        if now is not None and not callable(now):
-            raise ConfigurationError("now must be a callable returning an aware datetime")
-        self._now: Callable[[], datetime] = now or system_now
+        self._now: Callable[[], datetime] = clock_setting(now)
         self._replay: ReplayStore = (
             replay if replay is not None else MemoryReplayStore(now=self._now)
         )

@@ -18,8 +18,9 @@ from typing import Protocol, TypeVar
 from cryptography import x509
 
 from . import audit
-from ._clock import system_now
-from ._x509 import CertificateLike, certificate_thumbprint, load_certificates
+from ._clock import clock_setting
+from ._presented import PresentedChain, read_certificates
+from ._x509 import CertificateLike
 from .assertion import (
     DEFAULT_ASSERTION_LEEWAY,
     DEFAULT_ASSERTION_LIFETIME,
@@ -49,7 +50,8 @@ from .request import (
 )
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
 from .revocation import RevocationChecker
-from .secret import DUMMY_HASH, MAX_SECRET_LENGTH, SecretHash, generate_secret, hash_secret
+from .secret import DUMMY_HASH, generate_secret, hash_secret
+from .secret import verify_secret as _verify  # the one secret check (timing-equalised)
 
 __all__ = ["Authenticator", "CertificateVerifier", "PresentedChain", "read_certificates"]
 
@@ -59,19 +61,6 @@ class CertificateVerifier(Protocol):
     def verify(self, chain: Sequence[x509.Certificate], client: Client) -> CertificateCheck:
         """Decide whether ``chain`` (leaf first) proves ``client``; never raise for bad input."""
         ...
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PresentedChain:
-    """The client certificate chain a request presented, and where it came from."""
-
-    chain: tuple[x509.Certificate, ...] = ()
-    source: str | None = None
-    thumbprint: str | None = None
-    notices: tuple[Notice, ...] = ()
-    proxy_verified: bool = False
-    ignored: str = ""
-    """Why a forwarded certificate header was ignored (names the header), for ``detail``."""
 
 
 class Authenticator:
@@ -142,7 +131,7 @@ class Authenticator:
         if forwarded is not None and not isinstance(forwarded, ForwardedCertificates):
             raise ConfigurationError("forwarded must be a ForwardedCertificates")
         self._registry = registry
-        self._now: Callable[[], datetime] = now or system_now
+        self._now: Callable[[], datetime] = clock_setting(now)  # every reading checked
         self._options = CredentialOptions(
             id_header=id_header, secret_header=secret_header, allow_query=allow_query_credentials
         )
@@ -238,7 +227,7 @@ class Authenticator:
         try:
             presented = extract_credentials(request, self._options)
         except CredentialsError as exc:
-            return AuthResult.failed(_credentials_failure(exc), exc.reason)
+            return AuthResult.failed(exc.kind, exc.reason)
 
         certs = self._certificates(request)
         if isinstance(certs, AuthResult):
@@ -515,7 +504,7 @@ class _Context:
             client_id=client.client_id if client else self.presented.client_id,
             method=method,
             source=self.presented.source
-            if self.presented.method
+            if self.presented.method or self.presented.assertion is not None
             else (certs.source or self.presented.source),
             certificate=certs.chain[0] if certs.chain else None,
             chain=certs.chain,
@@ -651,53 +640,6 @@ def _read_assertion(context: _Context) -> tuple[ParsedAssertion, _Context] | Aut
     return parsed, _Context(presented, context.certs)
 
 
-def read_certificates(
-    request: ClientRequest, forwarded: ForwardedCertificates | None
-) -> PresentedChain | AuthResult:
-    """The client certificate chain of a request: from a trusted proxy's header when
-    ``forwarded`` is configured and the header is there, else from the server's own TLS
-    handshake -- unless the TLS peer is a pinned proxy (``proxy_certificates``), whose
-    certificate is never a client's. A failed :class:`AuthResult` when what was presented is
-    unusable."""
-    notices: tuple[Notice, ...] = ()
-    peer_is_proxy = False
-    ignored = ""
-    if forwarded is not None:
-        outcome = forwarded.extract(request)
-        notices = outcome.notices
-        peer_is_proxy = outcome.peer_is_proxy
-        ignored = outcome.detail if Notice.UNTRUSTED_FORWARDED_HEADER in notices else ""
-        if outcome.failure is not None:
-            return AuthResult.failed(
-                outcome.failure, outcome.detail, source=outcome.source, notices=notices
-            )
-        if outcome.chain:
-            return PresentedChain(
-                outcome.chain,
-                outcome.source,
-                certificate_thumbprint(outcome.chain[0]),
-                notices,
-                outcome.proxy_verified,
-            )
-    if request.tls_chain and not peer_is_proxy:
-        try:
-            chain = load_certificates(request.tls_chain)
-        except ParseError as exc:
-            return AuthResult.failed(
-                Failure.MALFORMED_CERTIFICATE,
-                f"TLS client certificate: {exc.reason}",
-                source="tls",
-                notices=notices,
-            )
-        return PresentedChain(chain, "tls", certificate_thumbprint(chain[0]), notices)
-    if notices:
-        return PresentedChain(notices=notices, ignored=ignored)
-    return _NO_CERTIFICATES
-
-
-_NO_CERTIFICATES = PresentedChain()
-
-
 def _check_proxy_verified(
     chain: Sequence[x509.Certificate], client: Client, now: datetime, *, require_san: bool
 ) -> CertificateCheck:
@@ -752,23 +694,3 @@ def _unavailable(lookup: str, exc: Exception) -> RegistryUnavailable:
         error_type=kind,
         sqlstate=sqlstate,
     )
-
-
-def _verify(secret: str, stored: SecretHash) -> bool:
-    try:
-        raw = secret.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates from a lenient form parser: never a match
-        raw = b""
-    if not raw or len(secret) > MAX_SECRET_LENGTH:
-        # Still spend one verification so that a refused shape costs what a wrong secret does.
-        DUMMY_HASH.verify(b"-")
-        return False
-    return stored.verify(raw)
-
-
-def _credentials_failure(exc: CredentialsError) -> Failure:
-    try:
-        return Failure(exc.kind)
-    except ValueError:
-        return Failure.MALFORMED_CREDENTIALS
-

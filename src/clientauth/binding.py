@@ -33,14 +33,15 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, TypeAlias, cast
 
 import jwt
 from cryptography import x509
 from jwt.types import Options
 
+from ._clock import clock_setting
 from ._x509 import certificate_thumbprint, load_certificate
 from .exceptions import (
     BindingMismatch,
@@ -179,6 +180,7 @@ def decode_bound_token(
     subject: str | None = None,
     options: Mapping[str, Any] | None = None,
     leeway: float | timedelta = 0,
+    now: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
     """Verify a certificate-bound JWT access token and return its claims.
 
@@ -188,13 +190,21 @@ def decode_bound_token(
     (with ``leeway``), and ``aud``/``iss``/``sub`` when given; then :func:`check_binding` checks
     ``cnf.x5t#S256`` against ``certificate``. ``options`` are PyJWT's, except that
     ``verify_signature`` cannot be turned off: a binding read from an unverified token proves
-    nothing.
+    nothing. ``now`` is the clock (a callable returning an aware datetime; default: the system
+    clock) that ``exp``/``nbf``/``iat`` are checked against.
 
     Raises :class:`~clientauth.InvalidToken` (carrying PyJWT's message) for every token
     problem, :class:`~clientauth.BindingMismatch` for a token bound elsewhere or not at all.
     """
     jwt_options = _options(options)
     allowed = _allowed_algorithms(algorithms)
+    clock = clock_setting(now)
+    # PyJWT reads the wall clock itself and takes no clock: its three time checks are turned
+    # off there and made here, by the same rules, against ``now``.
+    time_checks = tuple(c for c in _TIME_CLAIMS if (jwt_options or {}).get(f"verify_{c}", True))
+    jwt_options = cast("Options", {
+        **(jwt_options or {}), **{f"verify_{c}": False for c in _TIME_CLAIMS}
+    })
     if not isinstance(token, str | bytes):
         raise InvalidToken(f"token must be str or bytes, got {type(token).__name__}")
     if len(token) > MAX_TOKEN_SIZE:
@@ -216,8 +226,38 @@ def decode_bound_token(
         # PyJWT documents only PyJWTError, but the contract here is "InvalidToken, nothing
         # else" for any token; fail closed on whatever else a hostile token might provoke.
         raise InvalidToken(f"token could not be decoded ({type(exc).__name__})") from exc
+    refused = _time_refusal(claims, time_checks, clock().timestamp(), leeway)
+    if refused is not None:
+        raise InvalidToken(str(refused)) from refused
     check_binding(claims, certificate)
     return claims
+
+
+_TIME_CLAIMS = ("iat", "nbf", "exp")
+
+
+def _time_refusal(
+    claims: Mapping[str, Any], checks: Sequence[str], now: float, leeway: float | timedelta
+) -> jwt.PyJWTError | None:
+    """PyJWT's verdict on ``iat``, ``nbf`` and ``exp`` (RFC 7519 4.1.4-4.1.6; the same
+    rules, order and messages as :func:`jwt.decode`), at ``now`` (POSIX seconds)."""
+    skew = leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway)
+    for claim in checks:
+        if claim not in claims:
+            continue
+        try:
+            value = int(claims[claim])
+        except (ValueError, TypeError, OverflowError):
+            if claim == "iat":
+                return jwt.InvalidIssuedAtError("Issued At claim (iat) must be an integer.")
+            name = "Not Before" if claim == "nbf" else "Expiration Time"
+            return jwt.DecodeError(f"{name} claim ({claim}) must be an integer.")
+        if claim == "exp":
+            if value <= now - skew:
+                return jwt.ExpiredSignatureError("Signature has expired")
+        elif value > now + skew:
+            return jwt.ImmatureSignatureError(f"The token is not yet valid ({claim})")
+    return None
 
 
 def _allowed_algorithms(algorithms: object) -> list[str]:

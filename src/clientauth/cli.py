@@ -37,6 +37,7 @@ from ._cli_common import (
     registry_target,
     where,
 )
+from ._cli_common import now as cli_now
 from ._terminal import terminal_lines
 from ._version import __version__
 from ._x509 import (
@@ -170,7 +171,7 @@ def _cmd_secret_generate(args: argparse.Namespace, out: TextIO) -> int:
     expires_in = expiry(args)
     if expires_in is not None:
         # RFC 7591 2: client_secret_expires_at is seconds since the epoch.
-        entry["client_secret_expires_at"] = int((datetime.now(UTC) + expires_in).timestamp())
+        entry["client_secret_expires_at"] = int((cli_now() + expires_in).timestamp())
     print("client secret (shown once; give it to the client, store only the hash):", file=out)
     print(f"  {secret}", file=out)
     print("\nclient metadata entry:", file=out)
@@ -205,7 +206,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
     target = registry_target(args)
     registry = open_registry(target)
-    at = _parse_time(args.at) if args.at else datetime.now(UTC)
+    at = _parse_time(args.at) if args.at else cli_now()
     anchors = [c for f in args.trust_anchor for c in _read_certs(f)]
     pool = [c for f in args.intermediate for c in _read_certs(f)]
     if args.assertion and not args.audience:

@@ -6,7 +6,8 @@ Metadata names follow RFC 7591 section 2 and RFC 8705 section 2.1.2. Fields that
 
 ``client_secret_hash``
     A stored hash of the client secret (see :func:`clientauth.hash_secret`), or a list of them.
-    A clear-text ``client_secret`` is refused: the registry never holds a secret.
+    A clear-text ``client_secret`` is refused: the registry holds no usable secret, except
+    the MAC key of a ``client_secret_jwt`` client (below).
 ``client_secrets``
     Several live secrets for rotation: ``[{"hash": ..., "expires_at": <epoch seconds or 0>,
     "created_at": ..., "label": ...}]`` (``created_at`` and ``label`` optional).
@@ -34,7 +35,6 @@ that return a new client; the CLI (``clientauth client ...``) is a thin shell ov
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import json
 import os
@@ -58,9 +58,10 @@ from ._jwk import (
     key_fits,
     key_from_jwk,
 )
-from ._x509 import EXTENSION_ERRORS, certificate_thumbprint, load_certificate
+from ._x509 import certificate_thumbprint, is_ca, load_certificate, load_x5c
 from .exceptions import ClientMetadataError, ConfigurationError, ParseError
 from .names import NAME_FIELDS, RegisteredName, certificate_name_keys
+from .request import MAX_CLIENT_ID_LENGTH  # one limit for registration and requests
 from .result import AuthMethod
 from .secret import SecretHash, generate_secret, hash_secret, parse_secret_hash
 
@@ -77,9 +78,6 @@ __all__ = [
     "certificate_index_keys",
     "load_clients",
 ]
-
-MAX_CLIENT_ID_LENGTH = 1024
-"""Longest client_id accepted, in characters (registration and requests)."""
 
 MAX_REGISTRY_FILE_SIZE = 64 * 1024 * 1024
 """Largest client metadata JSON file :func:`load_clients` reads, in bytes."""
@@ -720,7 +718,7 @@ def load_clients(
     nothing is loaded unless everything is valid.
     """
     document = (
-        _read_json(os.fspath(source)) if isinstance(source, str | os.PathLike) else source
+        read_registry_file(source)[0] if isinstance(source, str | os.PathLike) else source
     )
     if isinstance(document, Mapping):
         if set(document) != {"clients"}:
@@ -734,20 +732,26 @@ def load_clients(
     return MemoryRegistry(clients)
 
 
-def _read_json(path: str) -> object:
+def read_registry_file(path: str | os.PathLike[str]) -> tuple[object, os.stat_result]:
+    """A registry file's JSON document, read within :data:`MAX_REGISTRY_FILE_SIZE`, and the
+    ``fstat`` of the very file that was read (a reloading registry compares it later).
+    Every problem is a :class:`~clientauth.ConfigurationError` naming the file, never its
+    content. The one reader of registry files (``load_clients`` and ``FileRegistry``)."""
+    name = os.fspath(path)
     try:
-        with open(path, "rb") as fh:
+        with open(name, "rb") as fh:
+            stat = os.fstat(fh.fileno())
             data = fh.read(MAX_REGISTRY_FILE_SIZE + 1)
     except OSError as exc:
-        raise ConfigurationError(f"cannot read client registry {path!r}: {exc.strerror}") from None
+        raise ConfigurationError(f"cannot read client registry {name!r}: {exc.strerror}") from None
     except ValueError:  # open() refuses a path with a NUL byte
         raise ConfigurationError("client registry path is not a valid file name") from None
     if len(data) > MAX_REGISTRY_FILE_SIZE:
-        raise ConfigurationError(f"client registry {path!r} exceeds {MAX_REGISTRY_FILE_SIZE} bytes")
+        raise ConfigurationError(f"client registry {name!r} exceeds {MAX_REGISTRY_FILE_SIZE} bytes")
     try:
-        return json.loads(data)
+        return json.loads(data), stat
     except (ValueError, RecursionError) as exc:
-        raise ConfigurationError(f"client registry {path!r} is not valid JSON: {exc}") from None
+        raise ConfigurationError(f"client registry {name!r} is not valid JSON: {exc}") from None
 
 
 # -- the document ---------------------------------------------------------------------------
@@ -997,7 +1001,7 @@ def _parse(metadata: Mapping[str, Any], index: int | None, *, complete: bool) ->
 
     trust_anchors = _parse_pem_list(metadata, _ANCHORS_FIELD, fail)
     for anchor in trust_anchors:
-        if not _is_ca(anchor):
+        if not is_ca(anchor):  # unparseable extensions (None) included
             raise fail(_ANCHORS_FIELD, "a trust anchor must be a CA certificate")
 
     pinned = _parse_pem_list(metadata, _CERTIFICATES_FIELD, fail)
@@ -1230,14 +1234,10 @@ def _parse_jwks_x5c(jwks: object, fail: Any) -> list[x509.Certificate]:
         x5c = key.get("x5c")
         if x5c is None:
             continue
-        # RFC 7517 4.7: x5c is a list of base64 (not base64url) DER; the first holds the key.
-        if not isinstance(x5c, list | tuple) or not x5c or not isinstance(x5c[0], str):
-            raise fail("jwks", "x5c must be a non-empty list of base64 DER certificates")
         try:
-            der = base64.b64decode(x5c[0], validate=True)
-            out.append(load_certificate(der))
-        except (binascii.Error, ValueError):
-            raise fail("jwks", "x5c[0] is not a base64 DER certificate") from None
+            out.append(load_x5c(x5c))
+        except ParseError as exc:
+            raise fail("jwks", exc.reason) from None
     return out
 
 
@@ -1290,13 +1290,3 @@ def _parse_thumbprints(value: object, fail: Any) -> set[str]:
             )
         out.add(item)
     return out
-
-
-def _is_ca(certificate: x509.Certificate) -> bool:
-    try:
-        bc = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except x509.ExtensionNotFound:
-        return False
-    except EXTENSION_ERRORS:
-        return False
-    return bc.ca

@@ -25,6 +25,11 @@ No message or attribute of any of these ever contains a client secret or a secre
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .result import Failure
+
 __all__ = [
     "BindingMismatch",
     "CertificateParseError",
@@ -96,14 +101,22 @@ class ParseError(ClientAuthError, ValueError):
 class CredentialsError(ParseError):
     """Client credentials in a request are malformed (Basic header, id/secret parameters).
 
-    ``kind`` is the :class:`~clientauth.Failure` value it maps to: ``"malformed_credentials"``,
-    ``"multiple_methods"`` or ``"conflicting_client_id"``.
+    ``kind`` is the :class:`~clientauth.Failure` the request fails with:
+    ``MALFORMED_CREDENTIALS`` (the default), ``MULTIPLE_METHODS``, ``CONFLICTING_CLIENT_ID``
+    or ``MALFORMED_ASSERTION``. It may be given as the member or its value (``"multiple_methods"``);
+    it is always stored as the member (a ``Failure`` compares equal to its value).
     """
 
     def __init__(
-        self, message: str, *, kind: str = "malformed_credentials", position: int | None = None
+        self,
+        message: str,
+        *,
+        kind: Failure | str = "malformed_credentials",
+        position: int | None = None,
     ) -> None:
-        self.kind = kind
+        from .result import Failure  # noqa: PLC0415 -- result sits above this module
+
+        self.kind: Failure = Failure(kind)
         super().__init__(message, position=position)
 
 

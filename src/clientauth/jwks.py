@@ -40,8 +40,6 @@ Errors are :class:`~clientauth.FetchError` with a message naming the URI and the
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import http.client
 import json
@@ -55,9 +53,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from ._clock import system_now
+from ._clock import clock_setting
 from ._fetch import AddressPolicy, fetch
-from ._x509 import certificate_thumbprint, load_certificate
+from ._x509 import certificate_thumbprint, load_x5c
 from .exceptions import ConfigurationError, FetchError, ParseError
 
 __all__ = [
@@ -158,8 +156,7 @@ class JwksFetcher:
             raise ConfigurationError("refresh_interval must not exceed ttl")
         if not isinstance(stale_grace, timedelta) or stale_grace < timedelta(0):
             raise ConfigurationError("stale_grace must be a non-negative timedelta")
-        if now is not None and not callable(now):
-            raise ConfigurationError("now must be a callable returning an aware datetime")
+        clock = clock_setting(now)
         if not isinstance(allow_http, bool):
             raise ConfigurationError("allow_http must be True or False")
         if opener is not None and not callable(getattr(opener, "open", None)):
@@ -170,7 +167,7 @@ class JwksFetcher:
         self._ttl = ttl
         self._refresh_interval = refresh_interval
         self._stale_grace = stale_grace
-        self._now = now or system_now
+        self._now = clock
         self._allow_http = allow_http
         self._policy = AddressPolicy.build(allow_addresses)
         self._opener = opener
@@ -191,7 +188,7 @@ class JwksFetcher:
     def thumbprints(self, uri: str) -> frozenset[str]:
         """The ``x5t#S256`` of every ``x5c[0]`` in the key set at ``uri`` (cached)."""
         entry = self._entries.get(uri)
-        now = self._clock()
+        now = self._now()
         if entry is not None and self._fresh(entry, now):
             return entry.thumbprints  # type: ignore[return-value] # _fresh implies a set
         lock = self._uri_lock(uri)
@@ -199,7 +196,7 @@ class JwksFetcher:
             return self._busy(uri, entry, now)
         try:
             entry = self._entries.get(uri)
-            now = self._clock()
+            now = self._now()
             if entry is not None and self._fresh(entry, now):
                 return entry.thumbprints  # type: ignore[return-value]
             if entry is not None and now < entry.attempted_at + self._refresh_interval:
@@ -214,10 +211,10 @@ class JwksFetcher:
         ago; then answer as :meth:`thumbprints` would from the cache."""
         lock = self._uri_lock(uri)
         if not lock.acquire(blocking=False):
-            return self._busy(uri, self._entries.get(uri), self._clock())
+            return self._busy(uri, self._entries.get(uri), self._now())
         try:
             entry = self._entries.get(uri)
-            now = self._clock()
+            now = self._now()
             if entry is not None and now < entry.attempted_at + self._refresh_interval:
                 return self._serve(uri, entry, now)
             return self._fetch_and_store(uri, entry, now)
@@ -230,12 +227,6 @@ class JwksFetcher:
             self._entries.pop(uri, None)
 
     # -- cache -------------------------------------------------------------------------
-
-    def _clock(self) -> datetime:
-        now = self._now()
-        if now.tzinfo is None:
-            raise ConfigurationError("now() must return an aware datetime")
-        return now
 
     def _uri_lock(self, uri: str) -> threading.Lock:
         with self._lock:
@@ -389,13 +380,10 @@ def _parse_key_set(uri: str, body: bytes) -> frozenset[str]:
         x5c = key.get("x5c")
         if x5c is None:
             continue
-        # RFC 7517 4.7: x5c is a list of base64 (not base64url) DER; the first holds the key.
-        if not isinstance(x5c, list) or not x5c or not isinstance(x5c[0], str):
-            raise FetchError(f"jwks_uri {uri!r}: x5c must be a non-empty list of strings")
         try:
-            certificate = load_certificate(base64.b64decode(x5c[0], validate=True))
-        except (binascii.Error, ParseError, ValueError):
-            raise FetchError(f"jwks_uri {uri!r}: x5c[0] is not a base64 DER certificate") from None
+            certificate = load_x5c(x5c)
+        except ParseError as exc:
+            raise FetchError(f"jwks_uri {uri!r}: {exc.reason}") from None
         # Hash the re-encoded certificate, as the verifier does with the presented one.
         out.add(certificate_thumbprint(certificate))
     return frozenset(out)

@@ -392,8 +392,8 @@ class _DNParser:
     def parse_slash(self) -> DistinguishedName:
         rdns: list[list[tuple[str, str]]] = []
         while self.pos < self.n:
-            if self.text[self.pos] != "/":  # pragma: no cover - slash_value stops only at '/'
-                raise self.fail("expected '/'")
+            # At a '/': parse() found one here, and rdn() returns only at the end or where
+            # slash_value stopped, which is a '/' ('+' it consumes itself).
             self.pos += 1
             rdns.append(self.rdn(self.slash_value))
         return DistinguishedName._build(rdns, None)
@@ -766,10 +766,10 @@ def _registered_dns(value: str) -> Hashable:
     name = _to_a_label(name, "the DNS name")
     if not name or any(not label for label in name.split(".")):
         raise _refuse("a DNS name must not have empty labels")
-    key = _dns_key(name)
-    if key is None:  # pragma: no cover - ASCII and printable by now
-        raise _refuse("a DNS name must be printable ASCII after IDNA conversion")
-    return key
+    # Printable ASCII by now (RegisteredName.parse refused control and invisible characters,
+    # _no_space whitespace, and IDNA output is ASCII): _dns_key always gives a key here, the
+    # same one a certificate's dNSName gets.
+    return _dns_key(name)
 
 
 def _registered_uri(value: str) -> Hashable:
@@ -806,10 +806,9 @@ def _registered_email(value: str) -> Hashable:
     domain = _to_a_label(domain, "the email domain")
     if any(not label for label in domain.split(".")):
         raise _refuse("the email domain must not have empty labels")
-    key = _email_key(local + "@" + domain)
-    if key is None:  # pragma: no cover - ASCII, printable, '@' inside by now
-        raise _refuse("an email address must be printable ASCII after IDNA conversion")
-    return key
+    # Printable ASCII with an inner '@' by now (checked above and in RegisteredName.parse):
+    # _email_key always gives a key here, the same one a certificate's rfc822Name gets.
+    return _email_key(local + "@" + domain)
 
 
 _REGISTERED_KEY: dict[str, Callable[[str], Hashable]] = {

@@ -22,7 +22,7 @@ from typing import Any
 
 from cryptography import x509
 
-from ._clock import system_now
+from ._clock import clock_setting
 from ._x509 import certificate_thumbprint, check_usable
 from .clients import Client
 from .exceptions import CertificateParseError, ConfigurationError, FetchError
@@ -74,15 +74,14 @@ class PinnedVerifier:
         check_validity: bool = True,
         jwks: JwksFetcher | None = None,
     ) -> None:
-        if now is not None and not callable(now):
-            raise ConfigurationError("now must be a callable returning an aware datetime")
+        clock = clock_setting(now)
         if not isinstance(check_validity, bool):
             raise ConfigurationError("check_validity must be True or False")
         if jwks is not None and not isinstance(jwks, JwksFetcher):
             raise ConfigurationError(
                 f"jwks must be a clientauth.JwksFetcher, got {type(jwks).__name__}"
             )
-        object.__setattr__(self, "_now", now or system_now)
+        object.__setattr__(self, "_now", clock)
         object.__setattr__(self, "_check_validity", check_validity)
         object.__setattr__(self, "_jwks", jwks)
 
@@ -141,10 +140,7 @@ class PinnedVerifier:
 
         not_after = leaf.not_valid_after_utc
         if self._check_validity:
-            now = self._now()
-            if now.tzinfo is None:
-                # A configuration error (the injected clock), not client input.
-                raise ConfigurationError("now() must return an aware datetime")
+            now = self._now()  # checked: a naive reading is a ConfigurationError
             # RFC 5280 4.1.2.5: the validity period includes both notBefore and notAfter.
             if now > not_after:
                 return CertificateCheck.failed(

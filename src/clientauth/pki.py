@@ -22,10 +22,8 @@ and revocation unless a checker is configured.
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
@@ -44,12 +42,14 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from ._clock import system_now
+from ._cache import LRU
+from ._clock import clock_setting
 from ._x509 import (
     CERTIFICATE_ERRORS,
     MAX_CHAIN_LENGTH,
     CertificateLike,
     check_usable,
+    is_ca,
     load_certificate,
     load_certificates,
 )
@@ -239,10 +239,8 @@ class PKIVerifier:
     """
 
     __slots__ = (
-        "_anchor_lock",
         "_anchor_sets",
         "_cache",
-        "_cache_lock",
         "_cache_size",
         "_cache_ttl",
         "_depth",
@@ -274,8 +272,7 @@ class PKIVerifier:
                 f"max_chain_depth must be an int from 0 to {MAX_CHAIN_DEPTH} (intermediate CAs "
                 "between the leaf and the anchor)"
             )
-        if now is not None and not callable(now):
-            raise ConfigurationError("now must be a callable returning an aware datetime")
+        clock = clock_setting(now)
         if revocation is not None and not _is_revocation_checker(revocation):
             raise ConfigurationError("revocation must be a clientauth RevocationChecker")
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or not (
@@ -294,8 +291,8 @@ class PKIVerifier:
             raise ConfigurationError(f"intermediates: {exc}") from None
 
         self._depth = depth
-        self._now: Callable[[], datetime] = now or system_now
-        self._check_clock(self._now())
+        self._now = clock
+        self._now()  # a clock that returns no aware datetime is refused now, not per request
         self._revocation = revocation if revocation is not None and revocation.enabled else None
         self._cache_size = cache_size
         self._cache_ttl = cache_ttl
@@ -303,14 +300,8 @@ class PKIVerifier:
         self._intermediates = list(pool)
         self._intermediates_index: _SubjectIndex | None = None
         self._global = _AnchorSet(anchors, depth) if anchors else None
-        self._anchor_sets: collections.OrderedDict[
-            tuple[x509.Certificate, ...], _AnchorSet
-        ] = collections.OrderedDict()
-        self._anchor_lock = threading.Lock()
-        self._cache: collections.OrderedDict[_CacheKey, _Entry] = (
-            collections.OrderedDict()
-        )
-        self._cache_lock = threading.Lock()
+        self._anchor_sets: LRU[tuple[x509.Certificate, ...], _AnchorSet] = LRU(MAX_ANCHOR_SETS)
+        self._cache: LRU[_CacheKey, _Entry] = LRU(cache_size)
 
     def __repr__(self) -> str:
         n = len(self._global.anchors) if self._global else 0
@@ -376,8 +367,7 @@ class PKIVerifier:
 
     def clear_cache(self) -> None:
         """Forget every cached validation (e.g. after a CA compromise)."""
-        with self._cache_lock:
-            self._cache.clear()
+        self._cache.clear()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -388,28 +378,14 @@ class PKIVerifier:
             index = self._intermediates_index = _subject_index(self._intermediates)
         return index
 
-    @staticmethod
-    def _check_clock(now: object) -> datetime:
-        if not isinstance(now, datetime) or now.utcoffset() is None:
-            raise ConfigurationError("the now= clock must return an aware datetime")
-        return now
-
     def _client_anchor_set(self, anchors: Sequence[x509.Certificate]) -> _AnchorSet:
         # Keyed by the certificates (exact content), never by their DNs: a rogue CA that
         # reuses an anchor's subject name is another key and another store.
         key = tuple(anchors)
-        with self._anchor_lock:
-            found = self._anchor_sets.get(key)
-            if found is not None:
-                self._anchor_sets.move_to_end(key)
-                return found
-        built = _AnchorSet(anchors, self._depth)
-        with self._anchor_lock:
-            found = self._anchor_sets.setdefault(key, built)
-            self._anchor_sets.move_to_end(key)
-            while len(self._anchor_sets) > MAX_ANCHOR_SETS:
-                self._anchor_sets.popitem(last=False)
-        return found
+        found = self._anchor_sets.get(key)
+        if found is not None:
+            return found
+        return self._anchor_sets.setdefault(key, _AnchorSet(anchors, self._depth))
 
     def _check_path(
         self, chain: Sequence[x509.Certificate], anchors: _AnchorSet | None
@@ -417,7 +393,7 @@ class PKIVerifier:
         presented = _presented(chain)
         if isinstance(presented, CertificateCheck):
             return presented
-        now = self._check_clock(self._now())
+        now = self._now()
         second = int(now.timestamp())
         at = datetime.fromtimestamp(second, UTC)
         if anchors is None:
@@ -432,15 +408,13 @@ class PKIVerifier:
         key: _CacheKey | None = None
         if self._cache_size:
             key = (anchors.key, tuple(c.signature for c in presented))
-            with self._cache_lock:
-                entry = self._cache.get(key)
-                if entry is not None and entry.presented == presented:
-                    if entry.valid_from <= second <= entry.valid_until:
-                        self._cache.move_to_end(key)
-                        return entry.check
-                    # Outside its window (clock moved): validate afresh, so the reason
-                    # (expired, revoked, ...) is the precise one.
-                    del self._cache[key]
+            entry = self._cache.get(key)
+            if entry is not None and entry.presented == presented:
+                if entry.valid_from <= second <= entry.valid_until:
+                    return entry.check
+                # Outside its window (clock moved): validate afresh, so the reason
+                # (expired, revoked, ...) is the precise one.
+                self._cache.pop(key)
 
         check, valid_until = self._validate(presented, anchors, second, at, now)
         if check.ok and key is not None and valid_until is not None:
@@ -451,11 +425,7 @@ class PKIVerifier:
                 int(valid_from.timestamp()),
                 int(min(valid_until, at + self._cache_ttl).timestamp()),
             )
-            with self._cache_lock:
-                self._cache[key] = entry
-                self._cache.move_to_end(key)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            self._cache.put(key, entry)
         return check
 
     def _validate(
@@ -542,14 +512,13 @@ def _load_anchors(values: Iterable[CertificateLike], what: str) -> tuple[x509.Ce
     except CertificateParseError as exc:
         raise ConfigurationError(f"{what}: {exc}") from None
     for anchor in anchors:
-        try:
-            is_ca = _is_ca(anchor)
-        except _PARSE_ERRORS:
+        ca = is_ca(anchor)
+        if ca is None:
             raise ConfigurationError(
                 f"{what}: {anchor.subject.rfc4514_string()!r} has extensions that cannot be "
                 "parsed"
-            ) from None
-        if not is_ca:
+            )
+        if not ca:
             # RFC 5280 6.1.4 (k): only a CA certificate can issue; an end-entity anchor would
             # make "trust this one client" indistinguishable from "trust this issuer".
             raise ConfigurationError(
@@ -558,13 +527,6 @@ def _load_anchors(values: Iterable[CertificateLike], what: str) -> tuple[x509.Ce
                 "self_signed_tls_client_auth instead"
             )
     return anchors
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False
 
 
 def _presented(chain: object) -> tuple[x509.Certificate, ...] | CertificateCheck:

@@ -6,7 +6,7 @@ notifications: a ``stat`` per second costs nothing measurable, works on every fi
 (inotify misses changes made on another host of a network file system and needs a thread or
 a dependency), and sees a file replaced through a symbolic link or a rename alike. So a
 change is served by every process within ``reload_interval`` of the write (measured with two
-processes: p50 0.5 s, p90 0.9 s, max 1.0 s; docs/deployment.md). When its identity
+processes: p50 0.66 s, p90 0.94 s, max 0.98 s; docs/deployment.md). When its identity
 (device, inode, size, mtime) changed,
 the new content is parsed and validated *before* it replaces the registry in use. A file that
 does not parse or validate -- half-written by an editor, truncated, invalid -- never replaces

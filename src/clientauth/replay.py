@@ -34,7 +34,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from ._clock import system_now
+from ._clock import clock_setting
 from .exceptions import ConfigurationError, RegistryError
 
 __all__ = [
@@ -95,10 +95,8 @@ class MemoryReplayStore:
             raise ConfigurationError(
                 f"max_entries must be an integer between 1 and {MAX_REPLAY_ENTRIES}"
             )
-        if now is not None and not callable(now):
-            raise ConfigurationError("now must be a callable returning an aware datetime")
         self._max = max_entries
-        self._now = now or system_now
+        self._now = clock_setting(now)
         self._lock = threading.Lock()
         self._expiry: dict[tuple[str, str], float] = {}
         self._heap: list[tuple[float, tuple[str, str]]] = []

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from ._clock import duration_setting, system_now
+from ._clock import clock_setting, duration_setting
 from .exceptions import ConfigurationError
 from .registry_sql import DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, MAX_DB_TIMEOUT
 from .registry_sql import _engine as build_engine
@@ -72,8 +72,6 @@ class SQLReplayStore:
         self._purge_every = duration_setting(
             purge_interval, "purge_interval", _MAX_PURGE_INTERVAL
         ).total_seconds()
-        if now is not None and not callable(now):
-            raise ConfigurationError("now must be a callable returning an aware datetime")
         self._engine = build_engine(url_or_engine, connect, statement)
         # Each dialect's insert() has its own ON CONFLICT builder (no common type).
         insert: Any = _INSERTS.get(self._engine.dialect.name)
@@ -92,7 +90,7 @@ class SQLReplayStore:
             where=jti_table.c.expires_at <= sa.bindparam("now"),
         ).returning(jti_table.c.jti_key)
         self._purge = sa.delete(jti_table).where(jti_table.c.expires_at <= sa.bindparam("now"))
-        self._now = now or system_now
+        self._now = clock_setting(now)
         self._next_purge = 0.0
         self._purge_lock = threading.Lock()
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote_plus
 
 from ._x509 import MAX_CHAIN_LENGTH, CertificateLike
 from .exceptions import ConfigurationError, CredentialsError
-from .result import AuthMethod
+from .result import AuthMethod, Failure
 from .secret import MAX_SECRET_LENGTH
 
 __all__ = [
@@ -38,7 +38,8 @@ MAX_HEADERS = 1000
 (``unreadable``). Servers bound header sizes too; this bounds the count."""
 
 MAX_CLIENT_ID_LENGTH = 1024
-"""Longest client_id accepted in a request, in characters (same as at registration)."""
+"""Longest client_id accepted, in characters: in a request, and at registration
+(:mod:`clientauth.clients` uses this one definition)."""
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 """The ``client_assertion_type`` of a JWT client assertion (RFC 7523 2.2)."""
@@ -319,18 +320,19 @@ class _Found:
         # RFC 7521 4.2: both parameters, the type being the JWT bearer URN (RFC 7523 2.2).
         if kind is None or assertion is None:
             missing = "client_assertion" if assertion is None else "client_assertion_type"
-            raise _malformed(f"{source}: {missing} missing", kind="malformed_assertion")
+            raise _malformed(f"{source}: {missing} missing", kind=Failure.MALFORMED_ASSERTION)
         if kind != JWT_BEARER:
             raise _malformed(
-                f"{source}: client_assertion_type is not {JWT_BEARER}", kind="malformed_assertion"
+                f"{source}: client_assertion_type is not {JWT_BEARER}",
+                kind=Failure.MALFORMED_ASSERTION,
             )
         if not assertion:
-            raise _malformed(f"{source}: empty client_assertion", kind="malformed_assertion")
+            raise _malformed(f"{source}: empty client_assertion", kind=Failure.MALFORMED_ASSERTION)
         if self.method is not None:
             raise _malformed(
                 f"more than one client authentication method: {self.source}, "
                 f"client_assertion in the {source}",
-                kind="multiple_methods",
+                kind=Failure.MULTIPLE_METHODS,
             )
         self.assertion_ = assertion
         self.source = source
@@ -339,13 +341,13 @@ class _Found:
         if self.assertion_ is not None:
             raise _malformed(
                 f"more than one client authentication method: client_assertion, {source}",
-                kind="multiple_methods",
+                kind=Failure.MULTIPLE_METHODS,
             )
         if self.method is not None:
             # RFC 6749 2.3: "MUST NOT use more than one authentication method in each request".
             raise _malformed(
                 f"more than one client authentication method: {self.source}, {source}",
-                kind="multiple_methods",
+                kind=Failure.MULTIPLE_METHODS,
             )
         if len(secret) > MAX_SECRET_LENGTH:
             raise _malformed("client secret too long")
@@ -361,7 +363,7 @@ class _Found:
         elif client_id != self.client_id:
             raise _malformed(
                 f"the request names more than one client_id: {self.id_source}, {source}",
-                kind="conflicting_client_id",
+                kind=Failure.CONFLICTING_CLIENT_ID,
             )
 
     def presented(self) -> Presented:
@@ -433,5 +435,7 @@ def _check_client_id(client_id: str, source: str) -> None:
         raise _malformed(f"client_id in the {source} has control characters")
 
 
-def _malformed(message: str, *, kind: str = "malformed_credentials") -> CredentialsError:
+def _malformed(
+    message: str, *, kind: Failure = Failure.MALFORMED_CREDENTIALS
+) -> CredentialsError:
     return CredentialsError(message, kind=kind)

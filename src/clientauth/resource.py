@@ -20,7 +20,7 @@ from typing import Any
 
 import jwt
 
-from .authenticator import PresentedChain, read_certificates
+from ._presented import PresentedChain, read_certificates
 from .binding import check_binding
 from .exceptions import ConfigurationError, InvalidToken
 from .forwarded import ForwardedCertificates

@@ -48,7 +48,6 @@ Supplied CRL files are read once, at construction: build a new checker to reload
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import dataclasses
 import os
@@ -57,29 +56,25 @@ import time
 from collections.abc import Coroutine, Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
-from asn1crypto import crl as asn1_crl
-from asn1crypto import ocsp as asn1_ocsp
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp as x509_ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.authority import CertTrustAnchor
-from pyhanko_certvalidator.errors import (
-    CRLNoMatchesError,
-    OCSPNoMatchesError,
-    RevokedError,
-)
-from pyhanko_certvalidator.path import ValidationPath
-from pyhanko_certvalidator.revinfo.validate_crl import verify_crl
-from pyhanko_certvalidator.revinfo.validate_ocsp import verify_ocsp_response
 
+from ._cache import LRU
 from ._fetch import AddressPolicy, fetch
 from .exceptions import ConfigurationError, FetchError
+
+if TYPE_CHECKING:
+    from asn1crypto import crl as asn1_crl
+    from asn1crypto import ocsp as asn1_ocsp
+
+# asn1crypto and pyhanko-certvalidator (about 50 ms to import) are imported where they are
+# used: by a checker that reads CRLs or OCSP responses, or checks a path. `import clientauth`
+# and an Authenticator without revocation never load them (tests/test_import_cost.py).
 
 __all__ = [
     "DEFAULT_FETCH_TIMEOUT",
@@ -249,10 +244,10 @@ class RevocationChecker:
         self._ocsps = tuple(_load_ocsp(o) for o in _items(ocsps, "ocsps"))
         # Shared fetch state, guarded by _lock; the lock is never held across a request.
         self._lock = threading.Lock()
-        self._crl_cache: collections.OrderedDict[str, _CachedCRL] = collections.OrderedDict()
-        self._failures: collections.OrderedDict[str, tuple[float, str]] = (
-            collections.OrderedDict()
+        self._crl_cache: LRU[str, _CachedCRL] = LRU(
+            MAX_CACHED_CRL_BYTES, weigh=lambda entry: entry.size
         )
+        self._failures: LRU[str, tuple[float, str]] = LRU(_MAX_REMEMBERED_FAILURES)
         self._in_flight: set[object] = set()
 
     @property
@@ -345,7 +340,7 @@ class RevocationChecker:
                     raise _Unavailable(
                         f"{failed[1]} ({age:.0f} s ago; retried after {FETCH_RETRY_AFTER:g} s)"
                     )
-                del self._failures[url]
+                self._failures.pop(url)
             if key in self._in_flight:
                 # Waiting would tie this thread to a host that may be slow; the fetch in
                 # progress will serve the requests after it.
@@ -359,11 +354,8 @@ class RevocationChecker:
                 self._remember_failure(url, failure)
 
     def _remember_failure(self, url: str, failure: str) -> None:
-        # Called with _lock held.
-        self._failures[url] = (time.monotonic(), failure)
-        self._failures.move_to_end(url)
-        while len(self._failures) > _MAX_REMEMBERED_FAILURES:
-            self._failures.popitem(last=False)
+        # Called with _lock held (_begin reads the failures and the fetches in flight as one).
+        self._failures.put(url, (time.monotonic(), failure))
 
     def _get(
         self, url: str, key: object, deadline: float, *, what: str, max_size: int,
@@ -395,16 +387,14 @@ class RevocationChecker:
     def _crl(
         self, url: str, now: datetime, deadline: float
     ) -> tuple[asn1_crl.CertificateList, int]:
-        with self._lock:
-            cached = self._crl_cache.get(url)
-            if cached is not None:
-                fresh = time.monotonic() - cached.fetched_at < FETCHED_CRL_MAX_AGE and (
-                    cached.next_update is None or cached.next_update > now
-                )
-                if fresh:
-                    self._crl_cache.move_to_end(url)
-                    return cached.crl, 0
-                del self._crl_cache[url]
+        cached = self._crl_cache.get(url)
+        if cached is not None:
+            fresh = time.monotonic() - cached.fetched_at < FETCHED_CRL_MAX_AGE and (
+                cached.next_update is None or cached.next_update > now
+            )
+            if fresh:
+                return cached.crl, 0
+            self._crl_cache.pop(url)
         data = self._get(url, url, deadline, what="CRL", max_size=MAX_CRL_SIZE)
         try:
             der = _crl_der(data, f"the CRL at {url!r}")
@@ -417,11 +407,7 @@ class RevocationChecker:
         entry = _CachedCRL(
             crl, len(der), time.monotonic(), value if isinstance(value, datetime) else None
         )
-        with self._lock:
-            self._crl_cache[url] = entry
-            total = sum(e.size for e in self._crl_cache.values())
-            while total > MAX_CACHED_CRL_BYTES and self._crl_cache:
-                total -= self._crl_cache.popitem(last=False)[1].size
+        self._crl_cache.put(url, entry)  # the least recently used go past MAX_CACHED_CRL_BYTES
         return crl, 1
 
     def _ocsp(
@@ -454,6 +440,8 @@ class RevocationChecker:
             echoed = None  # many responders serve pre-signed responses without a nonce
         if echoed is not None and echoed != nonce:
             raise _Unavailable(f"OCSP {url!r}: the response answers another request (nonce)")
+        from asn1crypto import ocsp as asn1_ocsp  # noqa: PLC0415 -- see the module imports
+
         return asn1_ocsp.OCSPResponse.load(data)
 
     # -- deciding ------------------------------------------------------------------------
@@ -461,6 +449,11 @@ class RevocationChecker:
     async def _check(
         self, path: tuple[x509.Certificate, ...], now: datetime, gathered: _Gathered
     ) -> RevocationStatus:
+        from asn1crypto import x509 as asn1_x509  # noqa: PLC0415 -- see the module imports
+        from pyhanko_certvalidator import ValidationContext  # noqa: PLC0415
+        from pyhanko_certvalidator.authority import CertTrustAnchor  # noqa: PLC0415
+        from pyhanko_certvalidator.path import ValidationPath  # noqa: PLC0415
+
         certs = [asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in path]
         anchor = CertTrustAnchor(certs[-1])
         context = ValidationContext(
@@ -499,6 +492,16 @@ class RevocationChecker:
         self, certificate: x509.Certificate, cert: Any, path: Any, context: Any,
         notes: dict[str, str],
     ) -> tuple[RevocationState, str]:
+        from pyhanko_certvalidator.errors import (  # noqa: PLC0415 -- see the module imports
+            CRLNoMatchesError,
+            OCSPNoMatchesError,
+            RevokedError,
+        )
+        from pyhanko_certvalidator.revinfo.validate_crl import verify_crl  # noqa: PLC0415
+        from pyhanko_certvalidator.revinfo.validate_ocsp import (  # noqa: PLC0415
+            verify_ocsp_response,
+        )
+
         ocsp_urls, crl_urls = _declared_urls(certificate)
         has_ocsp = bool(ocsp_urls) and self._fetch
         has_crl = bool(crl_urls) and self._fetch
@@ -574,6 +577,8 @@ def _load_crl(value: object) -> asn1_crl.CertificateList:
 
 
 def _parse_crl(der: bytes) -> asn1_crl.CertificateList:
+    from asn1crypto import crl as asn1_crl  # noqa: PLC0415 -- see the module imports
+
     parsed = asn1_crl.CertificateList.load(der)
     try:
         parsed.native  # noqa: B018 -- asn1crypto parses lazily; force it so errors surface now
@@ -603,6 +608,8 @@ def _load_ocsp(value: object) -> asn1_ocsp.OCSPResponse:
         raise ConfigurationError(
             f"an OCSP response is DER bytes or x509.ocsp.OCSPResponse, not {type(value).__name__}"
         )
+    from asn1crypto import ocsp as asn1_ocsp  # noqa: PLC0415 -- see the module imports
+
     return asn1_ocsp.OCSPResponse.load(der)
 
 

@@ -1,9 +1,10 @@
 """Client secrets: generate, hash for storage, verify in constant time.
 
 Generated secrets carry 256 bits of entropy, so a fast salted hash is safe for them: nobody
-can guess a 256-bit value, however cheap each guess is (DESIGN.md: SHA-256 costs ~1 us per
-check, argon2id 137 ms -- 7 requests/s/core). Slow hashes are accepted for *imported* legacy
-secrets, which may be human-chosen, when their optional hasher is installed:
+can guess a 256-bit value, however cheap each guess is (docs/design.md, "Decisions and their
+measurements": SHA-256 costs ~1 us per check, argon2id 137 ms -- 7 requests/s/core). Slow
+hashes are accepted for *imported* legacy secrets, which may be human-chosen, when their
+optional hasher is installed:
 
 =====================  ==================================================  ===============
 scheme                 stored form                                         needs
@@ -134,10 +135,19 @@ def parse_secret_hash(stored: str) -> SecretHash:
 
 
 def verify_secret(secret: str, stored: SecretHash) -> bool:
-    """Whether ``secret`` matches ``stored``. Oversized or non-encodable secrets are False."""
+    """Whether ``secret`` matches ``stored`` -- the check :class:`~clientauth.Authenticator`
+    makes for every presented secret.
+
+    Always exactly one hash verification: a secret that cannot match (not a str, empty,
+    longer than :data:`MAX_SECRET_LENGTH`, or not encodable -- lone surrogates from a lenient
+    form parser) is verified against :data:`DUMMY_HASH` instead and is False, so that a refused
+    shape costs what a wrong secret costs (``tests/test_timing.py`` counts the work)."""
     try:
-        raw = _secret_bytes(secret)
-    except ConfigurationError:
+        raw = secret.encode("utf-8") if isinstance(secret, str) else b""
+    except UnicodeEncodeError:
+        raw = b""
+    if not raw or len(secret) > MAX_SECRET_LENGTH:
+        DUMMY_HASH.verify(b"-")
         return False
     return stored.verify(raw)
 

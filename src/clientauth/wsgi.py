@@ -80,7 +80,9 @@ class ClientAuthMiddleware:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         on_error: OnError | None = None,
     ) -> None:
-        check_adapter_settings(authenticator, max_body_size, on_error)
+        check_adapter_settings(
+            authenticator, max_body_size, on_error, expected=Authenticator
+        )
         self.app = app
         self._auth = authenticator
         self._paths = PathMatcher(paths)

@@ -10,10 +10,11 @@ event loop and an HTTP scope; no server), and records every request: start, end 
 clock, shared by the processes of one machine), credential, status.
 
 The controller (this process) writes the changes through its own ``SQLRegistry`` and logs
-when each credential became valid or invalid (the end of the write call: the commit is done
-by then). A *wrong accept* is a 200 for a credential invalid at the request's start; it
-counts against the 1 s goal when the request started more than ``GRACE`` after the change.
-A *wrong refusal* is a 401/400 for a credential valid at the request's start, likewise.
+when each write that makes a credential valid or invalid started and returned (the commit
+happens in between). A request that overlaps such a write may rightly see either state and is
+not judged. Otherwise a *wrong accept* is a 200 for a credential invalid at the time; it
+counts against the 1 s goal when the request started more than ``GRACE`` after the write
+returned. A *wrong refusal* is a 401/400 for a credential valid at the time, likewise.
 
     python tests/integration/soak.py worker CONFIG_JSON OUTPUT_JSON   (started by run())
 """
@@ -62,7 +63,9 @@ class Plan:
     """What the controller set up: credentials and the validity timeline."""
 
     credentials: list[Credential]
-    events: list[tuple[float, int, bool]] = field(default_factory=list)  # (t, index, valid)
+    # (write started, write returned, credential index, valid afterwards): the commit, and
+    # the notifications, happen somewhere in between.
+    events: list[tuple[float, float, int, bool]] = field(default_factory=list)
     marks: dict[str, float] = field(default_factory=dict)  # named moments (monotonic)
     writes: list[tuple[str, float, float]] = field(default_factory=list)  # (what, start, end)
 
@@ -87,6 +90,8 @@ class Report:
     throughput_after: float
     late_examples: list[str]
     per_second: list[int]  # requests completed in each second of the run
+    threads_after: int  # threads that completed requests in the "after" window
+    longest_after_freeze: float  # longest request started after the freeze ended
 
     def lines(self) -> list[str]:
         statuses = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
@@ -104,7 +109,9 @@ class Report:
             f"restart: {self.restart_503} responses 503; last 503 "
             f"{self.recovery_after_restart:.2f} s after the server accepted connections again",
             f"throughput before {self.throughput_before:.0f} req/s, after "
-            f"{self.throughput_after:.0f} req/s",
+            f"{self.throughput_after:.0f} req/s ({self.threads_after} of "
+            f"{self.workers * self.threads} threads active after; longest request after the "
+            f"freeze {self.longest_after_freeze:.2f} s)",
             "requests per second: " + " ".join(str(n) for n in self.per_second),
             *self.late_examples[:5],
         ]
@@ -244,7 +251,8 @@ def worker(config_path: str, output_path: str) -> None:
             codes.append(code)
         loop.close()
         with lock:
-            records.extend(map(list, zip(starts, ends, which, codes, strict=True)))
+            records.extend([a, b, c, d, seed] for a, b, c, d in zip(
+                starts, ends, which, codes, strict=True))
 
     threads = [threading.Thread(target=run, args=(os.getpid() * 100 + n,))
                for n in range(config["threads"])]
@@ -280,7 +288,7 @@ def _write(plan: Plan, what: str, call: Callable[[], object], changes: list[tupl
     done = time.monotonic()
     plan.writes.append((what, started, done))
     for label, ok in changes:
-        plan.events.append((done, index[label], ok))
+        plan.events.append((started, done, index[label], ok))
 
 
 def scenario(server: Any, url: str, plan: Plan, extra: dict[str, Any], *, duration: float,
@@ -414,28 +422,35 @@ def _workers(count: int, config: Path, out: Path) -> Iterator[list[subprocess.Po
 
 def analyse(plan: Plan, records: list[list[Any]], *, duration: float, workers: int,
             threads: int, freeze: float, start: float) -> Report:
-    timeline: dict[int, list[tuple[float, bool]]] = {}
-    for t, i, ok in sorted(plan.events):
-        timeline.setdefault(i, []).append((t, ok))
+    timeline: dict[int, list[tuple[float, float, bool]]] = {}
+    for began, done, i, ok in sorted(plan.events):
+        timeline.setdefault(i, []).append((began, done, ok))
 
-    def state(i: int, moment: float) -> tuple[bool, float | None]:
-        """(valid at moment, when the latest change before it happened)."""
-        valid, since = plan.credentials[i].valid, None
-        for t, ok in timeline.get(i, ()):
-            if t > moment:
+    def state(i: int, t0: float, t1: float) -> tuple[bool | None, float | None]:
+        """(valid for a request from t0 to t1 -- None when a write changing it overlapped
+        the request: its lookup may have read either state --, when the latest change
+        before the request was done)."""
+        valid: bool | None = plan.credentials[i].valid
+        since = None
+        for began, done, ok in timeline.get(i, ()):
+            if t1 < began:
                 break
-            valid, since = ok, t
+            if t0 < done:
+                return None, None
+            valid, since = ok, done
         return valid, since
 
     statuses: Counter[str] = Counter()
     late = within = refused = s500 = 0
     staleness = 0.0
     examples: list[str] = []
-    for t0, _t1, i, code in records:
+    for t0, t1, i, code, _thread in records:
         statuses["exception" if code == -500 else str(code)] += 1
         if code in (500, -500):
             s500 += 1
-        valid, since = state(i, t0)
+        valid, since = state(i, t0, t1)
+        if valid is None:
+            continue  # started while the write was in progress: either answer is right
         settled = since is None or t0 - since > GRACE
         if code == 200 and not valid:
             staleness = max(staleness, t0 - since if since is not None else float("inf"))
@@ -452,10 +467,12 @@ def analyse(plan: Plan, records: list[list[Any]], *, duration: float, workers: i
                 examples.append(f"  wrong refusal: {plan.credentials[i].name} at "
                                 f"+{t0 - start:.2f} s")
     marks = plan.marks
-    during_freeze = [t1 - t0 for t0, t1, _, _ in records
+    during_freeze = [t1 - t0 for t0, t1, _, _, _ in records
                      if t1 >= marks["freeze_begin"] and t0 <= marks["freeze_end"]]
-    restart = [r for r in records if marks["restart_begin"] <= r[0] < marks["freeze_begin"]
-               and r[3] == 503]
+    # 503s of the restart: answered between its beginning and the freeze (a request cut off
+    # by the freeze belongs to the freeze).
+    restart = [r for r in records if marks["restart_begin"] <= r[0]
+               and r[1] < marks["freeze_begin"] and r[3] == 503]
     last_503 = max((r[1] for r in restart), default=marks["restart_up"])
 
     def rate(lo: float, hi: float) -> float:
@@ -471,6 +488,9 @@ def analyse(plan: Plan, records: list[list[Any]], *, duration: float, workers: i
         throughput_before=rate(start + 0.5, marks["before_end"]),
         throughput_after=rate(marks["after_begin"], start + duration),
         late_examples=examples,
+        threads_after=len({r[4] for r in records if r[1] >= marks["after_begin"]}),
+        longest_after_freeze=max((r[1] - r[0] for r in records if r[0] > marks["freeze_end"]),
+                                 default=0.0),
         per_second=[sum(1 for r in records if start + n <= r[1] < start + n + 1)
                     for n in range(math.ceil(duration))],
     )

@@ -553,7 +553,9 @@ class TestPushInvalidation:
             elapsed = wait_until(lambda: reader.get("quiet") is None, 5)
             assert elapsed <= 2.0
 
-    def test_one_connection_per_database_and_clean_stop(self, db: str) -> None:
+    def test_one_connection_per_database_and_clean_stop(
+        self, postgres: PostgresServer
+    ) -> None:
         """Several registries on one database share one LISTEN connection and one thread;
         closing the last one (or leaving the `with` block) stops the thread; a registry
         dropped without close() stops listening too; SQLite and cache-less registries
@@ -566,6 +568,8 @@ class TestPushInvalidation:
         from clientauth.registry_sql import SQLRegistry
 
         wait_until(lambda: not listener_threads(), 5)  # earlier tests' registries are gone
+        db = postgres.create_database(f"t{next(_names)}")  # the workers listen on "shared"
+        SQLRegistry(db).create_schema()
         add_secret_client(db, "svc")
         first, second = SQLRegistry(db), SQLRegistry(db)
         assert first.get("svc") and second.get("svc")
@@ -575,7 +579,8 @@ class TestPushInvalidation:
         admin = sa.create_engine(db)
         with admin.connect() as conn:
             count = conn.execute(sa.text(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = :name "
+                "AND datname = current_database()"),
                 {"name": APPLICATION_NAME}).scalar()
         admin.dispose()
         assert count == 1

@@ -170,7 +170,7 @@ def write_vector(proxy: RunningProxy, identity: Identity, chain: list[bytes],
 
 
 class TestForwardedFormat:
-    """What each proxy puts on the wire is exactly the format DESIGN.md documents."""
+    """What each proxy puts on the wire is exactly the format docs/design.md documents."""
 
     def test_leaf_certificate_in_documented_encoding(
         self, proxy: RunningProxy, it_pki: ItPki, make_client: MakeClient

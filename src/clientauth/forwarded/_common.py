@@ -27,13 +27,13 @@ from clientauth._x509 import (
     MAX_CERTIFICATE_SIZE,
     MAX_CHAIN_LENGTH,
     check_usable,
+    load_certificate,
 )
 from clientauth.exceptions import ForwardedHeaderError
 
 __all__ = [
     "MAX_CHAIN_CERTS",
     "MAX_HEADER_SIZE",
-    "check_chain_length",
     "decode_base64",
     "fold_name",
     "foreign_spellings",
@@ -61,6 +61,7 @@ _WATCH_CACHE_SIZE = 64
 _OWS = " \t"
 _PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
 _PEM_END = "-----END CERTIFICATE-----"
+_PEM_BEGIN_BYTES = _PEM_BEGIN.encode("ascii")
 # RFC 7468 section 3: parsers should ignore whitespace inside the base64 text. Proxies fold
 # PEM lines into spaces (Apache mod_headers), tabs (nginx $ssl_client_cert) or keep CR/LF.
 _PEM_WS = b" \t\r\n"
@@ -178,6 +179,13 @@ def percent_decode(text: str, fmt: str, *, offset: int = 0) -> str:
         if not text.isascii():
             raise _not_ascii(text, fmt, offset)
         return text
+    # Every '%' starting one of the escapes the proxies use leaves with it (no replacement
+    # yields a '%'): none left means none was malformed, and the decoding is done.
+    decoded = text
+    for escape, char in _COMMON_ESCAPES:
+        decoded = decoded.replace(escape, char)
+    if "%" not in decoded and text.isascii():
+        return decoded
     bad = _BAD_ESCAPE.search(text)
     if bad is not None:
         raise ForwardedHeaderError(
@@ -185,14 +193,9 @@ def percent_decode(text: str, fmt: str, *, offset: int = 0) -> str:
         )
     if not text.isascii():
         raise _not_ascii(text, fmt, offset)
-    # Every '%' now starts a valid escape. The proxies escape little more than the PEM line
-    # breaks, spaces and base64's '+ / ='; replacing those escapes is exact (no replacement
-    # yields a '%') and runs in C. Anything left goes through the general decoder.
-    decoded = text
-    for escape, char in _COMMON_ESCAPES:
-        decoded = decoded.replace(escape, char)
-    if "%" not in decoded:
-        return decoded
+    # Every '%' now starts a valid escape, and one of them is not among the common ones
+    # (the proxies escape little more than the PEM line breaks, spaces and base64's
+    # '+ / ='): the general decoder.
     raw = unquote_to_bytes(text)
     if not raw.isascii():
         raise ForwardedHeaderError(
@@ -225,15 +228,20 @@ def decode_base64(text: str, fmt: str, *, offset: int = 0, what: str = "certific
 def load_der(der: bytes, fmt: str, *, offset: int | None = None) -> x509.Certificate:
     """One DER certificate. Trailing bytes after the certificate are refused by cryptography.
 
-    DER is loaded with cryptography directly rather than ``_x509.load_certificate``: that
-    helper sniffs for a PEM header *inside* the bytes, and a DER certificate may legitimately
-    contain that text (in a subject string); here the encoding is known.
+    A client's next request forwards the very same DER: ``_x509.load_certificate`` parses
+    it once and answers again from its cache (the same certificate object, already checked
+    by ``check_usable``), which costs less than the DER load alone. That helper sniffs for a
+    PEM header *inside* the bytes, and a DER certificate may legitimately contain that text
+    (in a subject string): such DER is loaded here directly, since the encoding is known.
     """
     if len(der) > MAX_CERTIFICATE_SIZE:
         raise ForwardedHeaderError(
             f"certificate larger than {MAX_CERTIFICATE_SIZE} bytes", format=fmt, position=offset
         )
     try:
+        if der and _PEM_BEGIN_BYTES not in der:
+            # Without the PEM marker, load_certificate is exactly DER load + check_usable.
+            return load_certificate(der)
         # check_usable: cryptography parses lazily; refuse here what would raise later.
         return check_usable(x509.load_der_x509_certificate(der))
     except DECODE_ERRORS:
@@ -329,9 +337,3 @@ def split_der(data: bytes, fmt: str, *, limit: int = MAX_CHAIN_CERTS) -> list[by
     if not out:
         raise ForwardedHeaderError("empty certificate data", format=fmt, position=0)
     return out
-
-
-def check_chain_length(certs: Sequence[x509.Certificate], fmt: str) -> None:
-    """Refuse more than :data:`MAX_CHAIN_CERTS` certificates in total (leaf included)."""
-    if len(certs) > MAX_CHAIN_CERTS:
-        raise ForwardedHeaderError(f"more than {MAX_CHAIN_CERTS} certificates", format=fmt)

@@ -43,14 +43,15 @@ Security choices:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import re
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 
-from clientauth._x509 import CERTIFICATE_ERRORS
+from clientauth._cache import CertificateMemo
+from clientauth._x509 import CERTIFICATE_ERRORS, certificate_thumbprint
 from clientauth.exceptions import ConfigurationError, DistinguishedNameError, ForwardedHeaderError
 from clientauth.names import dn_of, parse_dn
 
@@ -75,7 +76,6 @@ _PAIR = re.compile(
     r'[ \t]*+([^=,;"]+?)[ \t]*=[ \t]*+(?:"((?:[^"\\]++|\\.)*+)"|([^,;"]*+))[ \t]*+',
     re.DOTALL,
 )
-_SHA256 = hashes.SHA256()
 _HASH = re.compile(r"[0-9a-fA-F]{64}")
 
 MAX_PAIRS = 512
@@ -101,19 +101,20 @@ def split_elements(text: str, offset: int = 0) -> list[list[Pair]]:
     """Elements of an XFCC value, each a list of pairs in order. ``text`` must be non-empty."""
     elements: list[list[Pair]] = [[]]
     pos, end, count = 0, len(text), 0
+    pair = _PAIR.match
     while True:
         count += 1
         if count > MAX_PAIRS:
             raise ForwardedHeaderError(f"more than {MAX_PAIRS} key=value pairs", format=FORMAT)
-        match = _PAIR.match(text, pos)
+        match = pair(text, pos)
         if match is None:
             raise ForwardedHeaderError("expected key=value", format=FORMAT, position=offset + pos)
-        quoted = match.group(2)
+        key, quoted, plain = match.groups()
         if quoted is not None:
             value, value_at = quoted, match.start(2)
         else:
-            value, value_at = match.group(3).rstrip(" \t"), match.start(3)
-        elements[-1].append((match.group(1).lower(), value, offset + value_at))
+            value, value_at = plain.rstrip(" \t"), match.start(3)
+        elements[-1].append((key.lower(), value, offset + value_at))
         pos = match.end()
         if pos == end:
             return elements
@@ -236,7 +237,7 @@ def _load(element: _Element, index: int) -> None:
             position=element.at,
         )
     digest, at = once["hash"]
-    if not _HASH.fullmatch(digest) or leaf.fingerprint(_SHA256).hex() != digest.lower():
+    if not _HASH.fullmatch(digest) or certificate_thumbprint(leaf) != _x5t(digest):
         raise ForwardedHeaderError(
             f"element {index}: Hash does not match the certificate", format=FORMAT, position=at
         )
@@ -275,8 +276,18 @@ def _load(element: _Element, index: int) -> None:
             )
 
 
+# The same leaf object comes back for the same forwarded certificate (_common.load_der):
+# what is read from it to check the element is read once. The lists are never modified.
+_SANS: CertificateMemo[tuple[list[str], list[str]] | None] = CertificateMemo()
+_RENDERED: CertificateMemo[str | None] = CertificateMemo()
+
+
 def _sans(leaf: x509.Certificate) -> tuple[list[str], list[str]] | None:
     """The leaf's URI and DNS SANs in order; ``None`` when the extension cannot be read."""
+    return _SANS.get(leaf, _read_sans)
+
+
+def _read_sans(leaf: x509.Certificate) -> tuple[list[str], list[str]] | None:
     try:
         san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -289,8 +300,29 @@ def _sans(leaf: x509.Certificate) -> tuple[list[str], list[str]] | None:
     )
 
 
+def _x5t(digest: str) -> str:
+    """A ``Hash`` value (64 hex digits, checked) as an RFC 8705 section 3.1 ``x5t#S256``:
+    the form whose computation :func:`certificate_thumbprint` remembers per certificate."""
+    return base64.urlsafe_b64encode(bytes.fromhex(digest)).rstrip(b"=").decode("ascii")
+
+
+def _rendered_subject(leaf: x509.Certificate) -> str | None:
+    """The leaf's subject as cryptography writes it in RFC 4514 form, when that subject can
+    match a DN at all (``dn_of``); ``None`` otherwise."""
+    try:
+        subject = leaf.subject
+        if not subject.rdns or dn_of(subject) is None:
+            return None
+        return subject.rfc4514_string()
+    except CERTIFICATE_ERRORS:
+        return None
+
+
 def _subject_matches(text: str, leaf: x509.Certificate) -> bool:
     """Whether an RFC 2253 ``Subject`` names the leaf's subject (RFC 4518 comparison)."""
+    if text and text == _RENDERED.get(leaf, _rendered_subject):
+        # The subject itself, written by an RFC 4514 writer: no need to parse it back.
+        return True
     try:
         subject = leaf.subject
         if not subject.rdns:

@@ -524,7 +524,8 @@ def _networks(
         else:
             raise ConfigurationError("trusted_proxies entries must be strings")
         if network.prefixlen == 0:
-            # No permissive fallback (STYLE.md 6): "everyone is a proxy" disables the check.
+            # No permissive fallback (docs/design.md, "No unsafe defaults"): "everyone is a
+            # proxy" disables the check.
             raise ConfigurationError(f"trusted_proxies entry {str(network)!r} trusts everyone")
         out.append(network)
     return tuple(out)

@@ -1,7 +1,7 @@
 """Thin integrations with web frameworks: FastAPI, Flask, Django.
 
 Each submodule imports its framework and nothing here does, so ``import clientauth`` never
-pulls in a framework (STYLE.md 7)::
+pulls in a framework (docs/design.md, "Thin adapters")::
 
     from clientauth.integrations.fastapi import ClientAuth   # needs fastapi
     from clientauth.integrations.flask import ClientAuth     # needs flask

@@ -57,14 +57,12 @@ from .._http import (
     read_form,
     registry_unavailable_response,
 )
-from ..asgi import request_from_scope
+from ..asgi import SCOPE_KEY, request_from_scope
 from ..authenticator import Authenticator
 from ..exceptions import RegistryUnavailable
 from ..result import AuthResult
 
 __all__ = ["EXCEPTION_HANDLERS", "ClientAuth", "ClientAuthFailed", "client_auth_error_handler"]
-
-_SCOPE_KEY = "clientauth"  # where clientauth.asgi.ClientAuthMiddleware puts its result
 
 
 class ClientAuthFailed(HTTPException):
@@ -113,7 +111,7 @@ class ClientAuth:
         threaded: bool = False,
         auto_error: bool = True,
     ) -> None:
-        check_adapter_settings(authenticator, max_body_size, None)
+        check_adapter_settings(authenticator, max_body_size, None, expected=Authenticator)
         self._auth = authenticator
         self._realm = check_realm(realm)
         self._max_body = max_body_size
@@ -130,7 +128,7 @@ class ClientAuth:
 
     async def __call__(self, request: Request) -> AuthResult:
         # The annotation must resolve at runtime: FastAPI reads it to inject the Request.
-        result = request.scope.get(_SCOPE_KEY)
+        result = request.scope.get(SCOPE_KEY)  # set by clientauth.asgi.ClientAuthMiddleware
         if not isinstance(result, AuthResult):
             try:
                 result = await self._authenticate(request)

@@ -1,0 +1,309 @@
+"""Server CPU per request under real uvicorn: ClientAuthMiddleware vs Starlette's
+AuthenticationMiddleware (issue 18).
+
+    python3 benchmarks/bench_server_cpu.py [--requests 40000] [--rounds 3]
+
+Servers, each a fresh single-worker uvicorn (httptools parser, asyncio loop, no access log)
+pinned to CPU 0 with ``taskset``:
+
+  bare        the application alone (200 "ok")
+  clientauth  the application behind ``clientauth.asgi.ClientAuthMiddleware``,
+              client_secret_basic client with a ``$sha256$`` secret hash
+  starlette   the application behind ``starlette.middleware.authentication.
+              AuthenticationMiddleware`` with a Basic backend whose client check does the same
+              work (salted SHA-256 + ``hmac.compare_digest``)
+  forwarded   (for reference) ClientAuthMiddleware, tls_client_auth with the certificate in
+              an RFC 9440 ``Client-Cert`` header from a trusted peer with the shared secret
+
+The load generator (this process, pinned to CPU 1) sends ``--requests`` keep-alive requests
+one after another on one connection and reads every answer. What is measured is the server's
+own CPU time (utime + stime from ``/proc/<pid>/stat``) over those requests, so the
+generator's cost and the other processes on the machine do not enter the figure (a
+wall-clock requests/s figure on a shared 2-core machine measures the generator too). The
+servers take turns 2,000 requests at a time, each reading its CPU time over the round's
+requests; the table gives the medians over rounds, and the
+ratio of the per-request CPU above the bare app, taken within each round, median over rounds.
+Goal: clientauth's CPU above the bare app <= 1.0x Starlette's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(HERE), str(ROOT / "tests")]
+
+PATH = "/token"
+SHARED_SECRET_HEADER = "X-Proxy-Secret"
+SERVER_CPU, LOAD_CPU = 0, 1
+STARTUP_TIMEOUT = 15.0
+CHUNK = 2000
+"""Requests a server answers before the next one takes its turn."""
+MODES = ("bare", "clientauth", "starlette", "forwarded")
+
+
+# -- the server side (a child process) ----------------------------------------------------------
+
+
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def starlette_app(salt: bytes, digest: bytes) -> Any:
+    from starlette.authentication import (
+        AuthCredentials,
+        AuthenticationBackend,
+        AuthenticationError,
+        SimpleUser,
+    )
+    from starlette.middleware.authentication import AuthenticationMiddleware
+    from starlette.requests import HTTPConnection
+
+    clients = {"bench": (salt, digest)}
+
+    class BasicBackend(AuthenticationBackend):
+        """A Starlette user's Basic backend, secrets stored as salt + SHA-256(salt+secret)."""
+
+        async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser]:
+            header = conn.headers.get("authorization")
+            if header is None:
+                raise AuthenticationError("no credentials")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "basic":
+                raise AuthenticationError("not Basic")
+            try:
+                decoded = base64.b64decode(token, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise AuthenticationError("malformed Basic credentials") from None
+            client_id, _, secret = decoded.partition(":")
+            stored = clients.get(client_id)
+            if stored is None:
+                raise AuthenticationError("unknown client")
+            candidate = hashlib.sha256(stored[0] + secret.encode()).digest()
+            if not hmac.compare_digest(candidate, stored[1]):
+                raise AuthenticationError("wrong secret")
+            return AuthCredentials(["client"]), SimpleUser(client_id)
+
+    return AuthenticationMiddleware(bare_app, backend=BasicBackend())
+
+
+def serve(config_path: str) -> None:
+    import uvicorn
+
+    config = json.loads(Path(config_path).read_text())
+    mode = config["mode"]
+    app: Any = bare_app
+    if mode in {"clientauth", "forwarded"}:
+        import clientauth
+        from clientauth.asgi import ClientAuthMiddleware
+
+        forwarded = None
+        if mode == "forwarded":
+            forwarded = clientauth.ForwardedCertificates(
+                "rfc9440", trusted_proxies=["127.0.0.1/32"],
+                shared_secret=(SHARED_SECRET_HEADER, config["shared_secret"]))
+        auth = clientauth.Authenticator(
+            clientauth.load_clients(config["clients"]), trust_anchors=[config["root"]],
+            intermediates=[config["intermediate"]], forwarded=forwarded)
+        app = ClientAuthMiddleware(bare_app, authenticator=auth)
+    elif mode == "starlette":
+        app = starlette_app(bytes.fromhex(config["salt"]), bytes.fromhex(config["digest"]))
+    uvicorn.run(app, host="127.0.0.1", port=config["port"], workers=1, http="httptools",
+                loop="asyncio", lifespan="off", log_level="warning", access_log=False,
+                proxy_headers=False, server_header=False, date_header=False)
+
+
+# -- the generator side -------------------------------------------------------------------------
+
+
+def setup() -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
+    from datetime import UTC, datetime, timedelta
+
+    import clientauth
+    from certs import issue, name
+
+    now = datetime.now(UTC)
+    valid = {"not_before": now - timedelta(hours=1), "not_after": now + timedelta(days=1)}
+    root = issue(name("Bench Root CA", O="Bench"), ca=True, **valid)
+    inter = issue(name("Bench Issuing CA", O="Bench"), issuer=root, ca=True, path_length=0,
+                  **valid)
+    leaf = issue(name("bench-mtls", O="Bench"), issuer=inter, **valid)
+    secret = clientauth.generate_secret()
+    salt = secrets.token_bytes(16)
+    shared = secrets.token_urlsafe(32)
+    token = base64.b64encode(f"bench:{secret}".encode()).decode()
+    basic = {"Authorization": f"Basic {token}"}
+    headers = {
+        "bare": basic, "clientauth": basic, "starlette": basic,
+        "forwarded": {"Client-Cert": f":{base64.b64encode(leaf.der).decode()}:",
+                      SHARED_SECRET_HEADER: shared, "client_id": "bench-mtls"},
+    }
+    server = {
+        "clients": [
+            {"client_id": "bench", "client_secret_hash": clientauth.hash_secret(secret)},
+            {"client_id": "bench-mtls", "token_endpoint_auth_method": "tls_client_auth",
+             "tls_client_auth_subject_dn": "CN=bench-mtls,O=Bench"},
+        ],
+        "root": root.pem, "intermediate": inter.pem, "shared_secret": shared,
+        "salt": salt.hex(), "digest": hashlib.sha256(salt + secret.encode()).hexdigest(),
+    }
+    return headers, server
+
+
+class Server:
+    def __init__(self, mode: str, server: dict[str, Any], run_dir: Path) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        config = run_dir / f"{mode}.json"
+        config.write_text(json.dumps({**server, "mode": mode, "port": self.port}))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"),
+                                                          env.get("PYTHONPATH")]))
+        self.log = open(run_dir / f"{mode}.log", "wb")  # noqa: SIM115 - closed in stop()
+        # taskset execs the interpreter: the child's pid is the server's.
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", str(SERVER_CPU), sys.executable, str(Path(__file__).resolve()),
+             "--serve", str(config)],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise SystemExit(f"{mode} server did not start; see {self.log.name}") \
+                        from None
+                time.sleep(0.05)
+
+    def cpu_seconds(self) -> float:
+        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+        fields = stat.rpartition(")")[2].split()
+        # proc(5): utime and stime are fields 14 and 15; fields[0] here is field 3.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def drive(port: int, headers: dict[str, str], count: int) -> None:
+    """``count`` keep-alive requests on one connection, each answer read in full."""
+    lines = [f"GET {PATH} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buffer = b""
+        for _ in range(count):
+            sock.sendall(request)
+            while True:
+                head_end = buffer.find(b"\r\n\r\n")
+                if head_end != -1:
+                    head = buffer[:head_end].lower()
+                    at = head.find(b"content-length:")
+                    length = int(head[at + 15 : head.find(b"\r\n", at) if
+                                      head.find(b"\r\n", at) != -1 else None]) if at != -1 else 0
+                    total = head_end + 4 + length
+                    if len(buffer) >= total:
+                        if not buffer.startswith(b"HTTP/1.1 200"):
+                            raise SystemExit(f"not a 200: {buffer[:300]!r}")
+                        buffer = buffer[total:]
+                        break
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise SystemExit("the server closed the connection")
+                buffer += chunk
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=40000, help="requests per measurement")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve)
+        return
+    import starlette
+    import uvicorn
+
+    modes = args.modes.split(",")
+    os.sched_setaffinity(0, {LOAD_CPU})
+    print(f"uvicorn {uvicorn.__version__} (httptools, asyncio loop) on CPU {SERVER_CPU}, "
+          f"starlette {starlette.__version__}, generator on CPU {LOAD_CPU}; "
+          f"{args.requests} keep-alive requests per run, {args.rounds} rounds; load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at start")
+    headers, server = setup()
+    per_request: dict[str, list[float]] = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        servers: dict[str, Server] = {}
+        try:
+            for mode in modes:
+                servers[mode] = Server(mode, server, Path(tmp))
+                drive(servers[mode].port, headers[mode], 2000)  # warm-up, caches filled
+            chunks = max(1, args.requests // CHUNK)
+            for round_ in range(args.rounds):
+                # Each server's CPU is read at the start and end of the round; in between the
+                # servers take turns CHUNK requests at a time (an idle server uses next to
+                # none), so that a busy spell on the machine hits all of them alike.
+                before = {mode: servers[mode].cpu_seconds() for mode in modes}
+                for chunk in range(chunks):
+                    order = modes if (round_ + chunk) % 2 == 0 else modes[::-1]
+                    for mode in order:
+                        drive(servers[mode].port, headers[mode], args.requests // chunks)
+                for mode in modes:
+                    used = servers[mode].cpu_seconds() - before[mode]
+                    per_request[mode].append(used / (chunks * (args.requests // chunks)) * 1e6)
+        finally:
+            for running in servers.values():
+                running.stop()
+    print(f"\n{'server':<12}{'CPU us/request (median)':>25}{'above bare':>12}   runs")
+    for mode in modes:
+        above = ""
+        if mode != "bare" and "bare" in per_request:
+            above = f"{statistics.median(a - b for a, b in zip(per_request[mode], per_request['bare'], strict=True)):12.1f}"  # noqa: E501
+        runs = " ".join(f"{x:.1f}" for x in per_request[mode])
+        print(f"{mode:<12}{statistics.median(per_request[mode]):25.1f}{above:>12}   {runs}")
+    if {"bare", "clientauth", "starlette"} <= set(modes):
+        ratios = [
+            (c - b) / (s - b)
+            for b, c, s in zip(per_request["bare"], per_request["clientauth"],
+                               per_request["starlette"], strict=True)
+        ]
+        value = statistics.median(ratios)
+        print(f"\nclientauth / starlette, CPU above the bare app: {value:.2f}x (rounds: "
+              f"{' '.join(f'{r:.2f}' for r in ratios)}); goal <= 1.0x "
+              f"{'met' if value <= 1.0 else 'NOT met'}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at end")
+
+
+if __name__ == "__main__":
+    main()
