@@ -134,6 +134,16 @@ _METHOD_ALGORITHMS = {
 _PARSED_KEY_SETS = 256  # key sets (jwks_uri bodies) whose parsed keys JwksKeys keeps
 
 
+class Unreplayed(NamedTuple):
+    """An assertion that passed every rule but single use: record ``jti`` until ``until``."""
+
+    jti: str
+    until: datetime
+
+
+REPLAYED = (Failure.REPLAYED_ASSERTION, "jti: this assertion was already used")
+
+
 class ParsedAssertion(NamedTuple):
     """A client assertion decoded once: header and claims as JSON objects, and the bytes the
     signature covers. Nothing in it has been verified."""
@@ -347,8 +357,19 @@ class AssertionVerifier:
 
     def verify(self, assertion: ParsedAssertion, client: Client) -> tuple[Failure, str] | None:
         """``None`` when ``assertion`` proves ``client``; else the failure and a detail that
-        starts with the name of the check that failed. Raises only what the replay store or
-        the key fetch raise for an outage (never for the assertion's content)."""
+        starts with the name of the check that failed. Raises only what the replay store
+        raises for an outage (never for the assertion's content)."""
+        outcome = self.check(assertion, client)
+        if not isinstance(outcome, Unreplayed):
+            return outcome
+        if not self._replay.use(client.client_id, outcome.jti, outcome.until):
+            return REPLAYED
+        return None
+
+    def check(self, assertion: ParsedAssertion, client: Client) -> tuple[Failure, str] | Unreplayed:
+        """Every rule but single use: the failure and its detail, or the ``jti`` to record
+        in the replay store and until when. Never raises: the replay store, the one piece of
+        shared state that can be unavailable, is the caller's next step."""
         header, claims = assertion.header, assertion.claims
         method = client.method
         refused = _check_header(header, method, client.signing_alg)
@@ -365,10 +386,7 @@ class AssertionVerifier:
         # neither fill the store nor burn a real one.
         exp = float(claims["exp"])
         jti: str = claims["jti"]
-        until = datetime.fromtimestamp(exp + self._leeway, UTC)
-        if not self._replay.use(client.client_id, jti, until):
-            return Failure.REPLAYED_ASSERTION, "jti: this assertion was already used"
-        return None
+        return Unreplayed(jti, datetime.fromtimestamp(exp + self._leeway, UTC))
 
     def _check_claims(self, claims: Mapping[str, Any], client_id: str) -> str | None:
         # RFC 7523 3 items 1-2: iss and sub are both the client_id (OIDC Core 9).

@@ -24,9 +24,11 @@ from ._x509 import CertificateLike
 from .assertion import (
     DEFAULT_ASSERTION_LEEWAY,
     DEFAULT_ASSERTION_LIFETIME,
+    REPLAYED,
     AssertionVerifier,
     JwksKeys,
     ParsedAssertion,
+    Unreplayed,
     parse_assertion,
 )
 from .audit import AuditEvent, AuditHook
@@ -414,13 +416,22 @@ class Authenticator:
                 "no audience: pass Authenticator(..., audience=<issuer identifier and/or token "
                 "endpoint URL>)"
             )
-        # The replay store (and a jwks_uri fetch, which never raises here) is shared state:
-        # a store that cannot answer is an outage (503), never an accept.
-        refused = self._lookup(
-            "replay_store.use", lambda a: verifier.verify(a, client), assertion, context, peer
+        outcome = verifier.check(assertion, client)
+        if not isinstance(outcome, Unreplayed):
+            return context.fail(outcome[0], outcome[1], client=client)
+        # The replay store is shared state: a store that cannot answer is an outage (503),
+        # never an accept. Only this call is wrapped: a fault in the checks above must not
+        # pass for an outage.
+        replay = verifier.replay
+        fresh = self._lookup(
+            "replay_store.use",
+            lambda u: replay.use(client.client_id, u.jti, u.until),
+            outcome,
+            context,
+            peer,
         )
-        if refused is not None:
-            return context.fail(refused[0], refused[1], client=client)
+        if not fresh:
+            return context.fail(*REPLAYED, client=client)
         return context.succeed(client, method, expires_at=None)
 
     def _check_certificate(self, client: Client, context: _Context) -> AuthResult:
