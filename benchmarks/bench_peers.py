@@ -18,7 +18,9 @@ Sections, each a table of median per-call CPU time and ratios taken within one r
              percent-decode -> ``load_pem_x509_certificate``). Goal <= 1.3x each.
   middleware ``ClientAuthMiddleware`` in process (no server, no socket) minus the bare app,
              against ``authenticate`` alone on a request built beforehand: the adapter's own
-             cost, for the secret path and the forwarded (rfc9440) path.
+             cost, for the secret path and the forwarded (rfc9440) path; and, for the secret
+             path, Starlette's ``AuthenticationMiddleware`` with the Basic backend of
+             ``bench_server_cpu.py`` on the same request.
 
 Figures are per-call CPU time of this thread (``time.thread_time_ns``); each round measures
 every side back to back in alternating order; ratios are the median of the per-round ratios.
@@ -352,7 +354,7 @@ def forwarded_section(rounds: int, scale: float) -> None:
 
 
 def middleware_section(rounds: int, scale: float) -> None:
-    import asyncio
+    from bench_server_cpu import starlette_app
 
     from clientauth.asgi import ClientAuthMiddleware
 
@@ -389,7 +391,8 @@ def middleware_section(rounds: int, scale: float) -> None:
         return None
 
     guarded = ClientAuthMiddleware(app, authenticator=auth)
-    loop = asyncio.new_event_loop()
+    salt = secrets.token_bytes(16)
+    starlette = starlette_app(salt, hashlib.sha256(salt + secret.encode()).digest(), app)
     sides: dict[str, Callable[[], object]] = {}
     for case, extra in cases.items():
         headers = [(b"host", b"127.0.0.1"), (b"user-agent", b"bench"), *extra]
@@ -413,12 +416,13 @@ def middleware_section(rounds: int, scale: float) -> None:
 
             return call
 
+        if case == "secret":
+            sides["secret starlette"] = through(starlette)
         sides[f"{case} middleware"] = through(guarded)
         sides[f"{case} app"] = through(app)
         sides[f"{case} authenticate"] = lambda r=request: auth.authenticate(r)
         sides[f"{case} request+authenticate"] = lambda h=headers: auth.authenticate(
             clientauth.ClientRequest(h, peer="127.0.0.1"))
-    loop.close()
     samples = interleaved(sides, number=int(3000 * scale), rounds=rounds)
     print("\nClientAuthMiddleware in process, over authenticate alone")
     print(f"  {'case':<10}{'authenticate':>13}{'middleware-app':>16}{'adapter us':>12}"
@@ -434,6 +438,14 @@ def middleware_section(rounds: int, scale: float) -> None:
         print(f"  {case:<10}{statistics.median(alone):13.2f}{statistics.median(mw):16.2f}"
               f"{adapter:12.2f}{over:10.2f}x"
               f"{median(samples, f'{case} request+authenticate'):10.2f}")
+    starlette = [s - a for s, a in zip(samples["secret starlette"], samples["secret app"],
+                                       strict=True)]
+    ours = [m - a for m, a in zip(samples["secret middleware"], samples["secret app"],
+                                  strict=True)]
+    versus = statistics.median(o / s for o, s in zip(ours, starlette, strict=True))
+    print(f"  Starlette AuthenticationMiddleware, Basic backend (salted SHA-256): "
+          f"{statistics.median(starlette):.2f} us over the app; ClientAuthMiddleware / "
+          f"Starlette {versus:.2f}x")
 
 
 SECTIONS = {

@@ -69,7 +69,7 @@ async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"ok"})
 
 
-def starlette_app(salt: bytes, digest: bytes) -> Any:
+def starlette_app(salt: bytes, digest: bytes, inner: Any = bare_app) -> Any:
     from starlette.authentication import (
         AuthCredentials,
         AuthenticationBackend,
@@ -104,7 +104,7 @@ def starlette_app(salt: bytes, digest: bytes) -> Any:
                 raise AuthenticationError("wrong secret")
             return AuthCredentials(["client"]), SimpleUser(client_id)
 
-    return AuthenticationMiddleware(bare_app, backend=BasicBackend())
+    return AuthenticationMiddleware(inner, backend=BasicBackend())
 
 
 def serve(config_path: str) -> None:

@@ -5,13 +5,17 @@ A client's next request forwards the very same certificate: the parsers load its
 the SANs and the rendered subject once per certificate object. None of that may change a
 verdict: DER that holds PEM armor in a subject is still read as DER, and an Envoy
 ``Subject`` equal to the certificate's rendered subject is still refused when that subject
-can never match a DN.
+can never match a DN, and percent-decoding's shortcut decodes and refuses as the strict
+decoder does.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import random
+import re
+from urllib.parse import unquote_to_bytes
 
 import pytest
 from cryptography import x509
@@ -21,6 +25,7 @@ import xfcc_builder
 from certs import Pki, issue, name
 from clientauth import ForwardedHeaderError
 from clientauth.forwarded import parse_forwarded
+from clientauth.forwarded._common import percent_decode
 
 
 def _b64(der: bytes) -> str:
@@ -84,3 +89,35 @@ class TestEnvoySubjectShortcut:
         )
         with pytest.raises(ForwardedHeaderError, match="Subject"):
             parse_forwarded("envoy", value)
+
+
+def _strict_unquote(text: str) -> tuple[str, int | None]:
+    """The reference: refuse a '%' without two hex digits, then non-ASCII, then decode."""
+    bad = re.search(r"%(?![0-9A-Fa-f]{2})", text)
+    if bad is not None:
+        return "malformed", bad.start()
+    if not text.isascii():
+        return "non-ascii", None
+    raw = unquote_to_bytes(text)
+    return (raw.decode("ascii"), None) if raw.isascii() else ("not-ascii-decoded", None)
+
+
+class TestPercentDecodeShortcut:
+    def test_matches_the_strict_reference(self) -> None:
+        """The shortcut for values holding only the proxies' five escapes decodes exactly
+        as strict percent-decoding does, and refuses what it refuses (at the same position
+        for a malformed escape), on values built from escapes, fragments of them and
+        stray '%'."""
+        pieces = ["%0A", "%20", "%2B", "%2F", "%3D", "%2b", "%41", "%", "%2", "%%", "0A",
+                  "A", "b", "+", "/", "=", " ", "%C3%A9", "\xe9", "%zz"]
+        rng = random.Random(18)
+        for _ in range(3000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+            expected, position = _strict_unquote(text)
+            if expected in {"malformed", "non-ascii", "not-ascii-decoded"}:
+                with pytest.raises(ForwardedHeaderError) as info:
+                    percent_decode(text, "envoy", offset=5)
+                if position is not None:
+                    assert info.value.position == 5 + position, text
+            else:
+                assert percent_decode(text, "envoy", offset=5) == expected, text

@@ -33,7 +33,7 @@ def test_one_definition_each() -> None:
     assert not hasattr(clients, "_is_ca") and not hasattr(pki, "_is_ca")
     assert callable(_x509.is_ca) and callable(_x509.load_x5c)
     for module in ("clients.py", "jwks.py"):
-        assert "b64decode(x5c[0], validate=True)" not in (SRC / module).read_text(), module
+        assert "b64decode(x5c[0]" not in (SRC / module).read_text(), module
     assert '_SCOPE_KEY = "clientauth"' not in (SRC / "integrations" / "fastapi.py").read_text()
 
 
