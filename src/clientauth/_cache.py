@@ -9,7 +9,6 @@ and is safe to share between threads.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -44,8 +43,12 @@ class LRU(Generic[K, V]):
         # concurrent put() evicted between the two calls is simply not moved (KeyError).
         value = self._data.get(key)
         if value is not None:
-            with contextlib.suppress(KeyError):
+            # try/except, not contextlib.suppress: this runs on every cache hit, and the
+            # context manager costs more than the lookup (0.4-0.7 us vs 0.1 us).
+            try:  # noqa: SIM105
                 self._data.move_to_end(key)
+            except KeyError:
+                pass
         return value
 
     def put(self, key: K, value: V) -> None:
