@@ -42,7 +42,7 @@ from .forwarded import ForwardedCertificates, ForwardedOutcome, parse_forwarded
 from .jwks import JwksFetcher
 from .pinned import PinnedVerifier
 from .pki import PKIVerifier
-from .registry_file import FileRegistry
+from .registry.file import FileRegistry
 from .replay import MemoryReplayStore, ReplayStore
 from .request import ClientRequest
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice

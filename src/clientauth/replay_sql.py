@@ -26,8 +26,8 @@ from sqlalchemy.engine import Engine
 
 from ._clock import clock_setting, duration_setting
 from .exceptions import ConfigurationError
-from .registry_sql import DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, MAX_DB_TIMEOUT
-from .registry_sql import _engine as build_engine
+from .registry.sql import DEFAULT_CONNECT_TIMEOUT, DEFAULT_STATEMENT_TIMEOUT, MAX_DB_TIMEOUT
+from .registry.sql import _engine as build_engine
 from .replay import replay_key
 
 __all__ = ["DEFAULT_PURGE_INTERVAL", "SQLReplayStore", "jti_table"]

@@ -20,7 +20,15 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ._cli_common import (
+from .._version import __version__
+from .._x509 import (
+    CERTIFICATE_ERRORS,
+    EXTENSION_ERRORS,
+    certificate_thumbprint,
+)
+from ..exceptions import CertificateParseError, ClientAuthError, ParseError
+from ..result import AuthMethod, AuthResult
+from ._common import (
     EXIT_NOT_FOUND,
     EXIT_OK,
     EXIT_REFUSED,
@@ -37,16 +45,8 @@ from ._cli_common import (
     registry_target,
     where,
 )
-from ._cli_common import now as cli_now
+from ._common import now as cli_now
 from ._terminal import terminal_lines
-from ._version import __version__
-from ._x509 import (
-    CERTIFICATE_ERRORS,
-    EXTENSION_ERRORS,
-    certificate_thumbprint,
-)
-from .exceptions import CertificateParseError, ClientAuthError, ParseError
-from .result import AuthMethod, AuthResult
 
 __all__ = ["main"]
 
@@ -150,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="skip the end-to-end part (no local HTTP server)")
     demo.set_defaults(func=_cmd_demo)
 
-    from ._cli_clients import register  # noqa: PLC0415 - the `client` lifecycle commands
+    from ._clients import register  # noqa: PLC0415 - the `client` lifecycle commands
 
     register(sub)
     return parser
@@ -160,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_secret_generate(args: argparse.Namespace, out: TextIO) -> int:
-    from .secret import generate_secret, hash_secret  # noqa: PLC0415
+    from ..secret import generate_secret, hash_secret  # noqa: PLC0415
 
     secret = generate_secret()
     entry: dict[str, Any] = {
@@ -180,7 +180,7 @@ def _cmd_secret_generate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_secret_hash(args: argparse.Namespace, out: TextIO) -> int:
-    from .secret import hash_secret  # noqa: PLC0415
+    from ..secret import hash_secret  # noqa: PLC0415
 
     secret = _read_secret_stdin()
     print(hash_secret(secret, scheme=args.scheme), file=out)
@@ -201,8 +201,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     import base64  # noqa: PLC0415
     from urllib.parse import quote  # noqa: PLC0415
 
-    from .authenticator import Authenticator  # noqa: PLC0415
-    from .request import ClientRequest  # noqa: PLC0415
+    from ..authenticator import Authenticator  # noqa: PLC0415
+    from ..request import ClientRequest  # noqa: PLC0415
 
     target = registry_target(args)
     registry = open_registry(target)
@@ -265,8 +265,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 def _assertion_request(args: argparse.Namespace, out: TextIO) -> Any:
     """The form a client would send with the assertion in ``--assertion`` (issue 14). The
     replay store here is fresh: whether the server already saw the jti is not known."""
-    from .assertion import parse_assertion  # noqa: PLC0415
-    from .request import JWT_BEARER, ClientRequest  # noqa: PLC0415
+    from ..assertion import parse_assertion  # noqa: PLC0415
+    from ..request import JWT_BEARER, ClientRequest  # noqa: PLC0415
 
     token = read_bytes(args.assertion).decode("ascii", "replace").strip()
     form = {"client_assertion_type": JWT_BEARER, "client_assertion": token}
