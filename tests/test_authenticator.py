@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from cryptography import x509
 
 import clientauth
 from certs import NOW, Pki, clock, self_signed
@@ -17,6 +19,7 @@ SECRET = clientauth.generate_secret()
 OLD, NEW, EXPIRED = (clientauth.generate_secret() for _ in range(3))
 ODD = "a:b%c+d e/" + clientauth.generate_secret()
 EPOCH = int(NOW.timestamp())
+PINNED = self_signed("pinned")
 
 
 def basic(cid: str, secret: str) -> tuple[str, str]:
@@ -255,3 +258,178 @@ class TestConstruction:
         """authenticate() refuses things that are not a ClientRequest with our error."""
         with pytest.raises(clientauth.ConfigurationError):
             auth.authenticate({"headers": []})  # type: ignore[arg-type]
+
+
+class _TwoArgVerifier:
+    """A custom verifier written to the original protocol: verify(chain, client) only."""
+
+    def __init__(self, inner: clientauth.CertificateVerifier) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    def verify(self, chain: Sequence[x509.Certificate],
+               client: clientauth.Client) -> clientauth.CertificateCheck:
+        self.calls += 1
+        return self.inner.verify(chain, client)
+
+
+class _ThumbprintVerifier:
+    """A custom verifier that takes the authenticator's leaf thumbprint."""
+
+    def __init__(self, inner: clientauth.CertificateVerifier) -> None:
+        self.inner = inner
+        self.seen: list[str | None] = []
+
+    def verify(self, chain: Sequence[x509.Certificate], client: clientauth.Client, *,
+               leaf_thumbprint: str | None = None) -> clientauth.CertificateCheck:
+        self.seen.append(leaf_thumbprint)
+        return self.inner.verify(chain, client)
+
+
+_SETTINGS_REFUSED = [
+    # (supplied verifier keyword, dropped setting, value, where it belongs)
+    ("pki", "trust_anchors", "pem", "PKIVerifier(trust_anchors=...)"),
+    ("pki", "intermediates", "pem", "PKIVerifier(intermediates=...)"),
+    ("pki", "max_chain_depth", 3, "PKIVerifier(max_chain_depth=...)"),
+    ("pki", "revocation", "revocation", "PKIVerifier(revocation=...)"),
+    ("pki", "require_san", True, "PKIVerifier(require_san=...)"),
+    ("pinned", "jwks", "jwks", "PinnedVerifier(jwks=...)"),
+    ("pinned", "check_pinned_validity", False, "PinnedVerifier(check_validity=...)"),
+    ("assertions", "audience", "https://as.example", "AssertionVerifier(audience=...)"),
+    ("assertions", "replay", "replay", "AssertionVerifier(replay=...)"),
+    ("assertions", "jwks_keys", "jwks_keys", "AssertionVerifier(keys=...)"),
+    ("assertions", "assertion_leeway", timedelta(seconds=5), "AssertionVerifier(leeway=...)"),
+    ("assertions", "assertion_max_lifetime", timedelta(minutes=1),
+     "AssertionVerifier(max_lifetime=...)"),
+]
+
+
+def _setting_value(value: object, pki: Pki) -> object:
+    made: dict[object, object] = {
+        "pem": [pki.root.cert],
+        "revocation": clientauth.RevocationChecker(),
+        "jwks": clientauth.JwksFetcher(),
+        "replay": clientauth.MemoryReplayStore(),
+        "jwks_keys": clientauth.JwksKeys(),
+    }
+    return made.get(value, value) if isinstance(value, str) else value
+
+
+def _own_verifier(keyword: str) -> object:
+    return {
+        "pki": clientauth.PKIVerifier(now=clock(NOW)),
+        "pinned": clientauth.PinnedVerifier(now=clock(NOW)),
+        "assertions": clientauth.AssertionVerifier(audience="https://as.example"),
+    }[keyword]
+
+
+class TestSettingsNotDropped:
+    """A setting that only configures a default verifier is refused when that verifier is
+    supplied (issue 17 item 3): silently ignoring max_chain_depth=3 would validate longer
+    paths than the operator asked for."""
+
+    @pytest.mark.parametrize(("keyword", "setting", "value", "belongs"), _SETTINGS_REFUSED)
+    def test_refused_with_own_verifier(
+        self, pki: Pki, keyword: str, setting: str, value: object, belongs: str
+    ) -> None:
+        """Each combination raises ConfigurationError naming the dropped setting and the
+        verifier keyword it belongs to."""
+        kwargs = {keyword: _own_verifier(keyword), setting: _setting_value(value, pki)}
+        with pytest.raises(clientauth.ConfigurationError) as raised:
+            Authenticator(clientauth.MemoryRegistry([]), **kwargs)  # type: ignore[arg-type]
+        message = str(raised.value)
+        assert setting in message
+        assert belongs in message
+
+    def test_all_dropped_settings_named(self) -> None:
+        """Several dropped settings are all named in one error."""
+        with pytest.raises(clientauth.ConfigurationError, match="jwks, check_pinned_validity"):
+            Authenticator(clientauth.MemoryRegistry([]), pinned=_TwoArgVerifier(
+                clientauth.PinnedVerifier()), jwks=clientauth.JwksFetcher(),
+                check_pinned_validity=False)
+
+    @pytest.mark.parametrize("setting", ["replay", "jwks_keys", "assertion_leeway",
+                                         "assertion_max_lifetime"])
+    def test_assertion_settings_without_audience(self, pki: Pki, setting: str) -> None:
+        """Without an audience no assertion verifier is built, so its settings would
+        configure nothing: refused, and the error says audience= is what is missing."""
+        value = {s: v for _, s, v, _ in _SETTINGS_REFUSED}[setting]
+        with pytest.raises(clientauth.ConfigurationError, match="audience"):
+            Authenticator(clientauth.MemoryRegistry([]),
+                          **{setting: _setting_value(value, pki)})  # type: ignore[arg-type]
+
+    def test_defaults_accepted_with_own_verifiers(self) -> None:
+        """Default values are not settings: pki=, pinned=, assertions= alone (and an explicit
+        check_pinned_validity=True, the default) are accepted."""
+        Authenticator(clientauth.MemoryRegistry([]), pki=_own_verifier("pki"),  # type: ignore[arg-type]
+                      pinned=_own_verifier("pinned"),  # type: ignore[arg-type]
+                      assertions=_own_verifier("assertions"),  # type: ignore[arg-type]
+                      check_pinned_validity=True)
+
+    @pytest.mark.parametrize("keyword", ["pki", "pinned"])
+    def test_not_a_verifier(self, keyword: str) -> None:
+        """A pki/pinned object without a verify method is refused when the Authenticator is
+        built, not with an AttributeError on the first certificate."""
+        with pytest.raises(clientauth.ConfigurationError, match="verify"):
+            Authenticator(clientauth.MemoryRegistry([]), **{keyword: object()})  # type: ignore[arg-type]
+
+
+class TestCustomVerifiers:
+    """The CertificateVerifier protocol: verify(chain, client), plus the leaf's thumbprint
+    for a verifier that takes the keyword leaf_thumbprint -- by its signature, not its
+    class."""
+
+    @pytest.fixture
+    def registry(self, pki: Pki) -> clientauth.MemoryRegistry:
+        return clientauth.load_clients([
+            {"client_id": "mtls", "token_endpoint_auth_method": "tls_client_auth",
+             "tls_client_auth_subject_dn": "CN=mtls"},
+            {"client_id": "pinned", "token_endpoint_auth_method":
+                "self_signed_tls_client_auth", "tls_client_certificates": [PINNED.pem]},
+        ])
+
+    def test_two_argument_verifiers_still_work(
+        self, pki: Pki, registry: clientauth.MemoryRegistry
+    ) -> None:
+        """Verifiers written to verify(chain, client) are called exactly so and decide."""
+        own_pki = _TwoArgVerifier(clientauth.PKIVerifier([pki.root.cert], now=clock(NOW)))
+        own_pinned = _TwoArgVerifier(clientauth.PinnedVerifier(now=clock(NOW)))
+        auth = Authenticator(registry, pki=own_pki, pinned=own_pinned, now=clock(NOW))
+        leaf = pki.leaf("mtls")
+        ok(auth.authenticate(ClientRequest(form={"client_id": "mtls"},
+                                           tls_chain=pki.chain_for(leaf))),
+           "mtls", AuthMethod.TLS_CLIENT_AUTH)
+        ok(auth.authenticate(ClientRequest(form={"client_id": "pinned"},
+                                           tls_chain=[PINNED.cert])),
+           "pinned", AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH)
+        assert (own_pki.calls, own_pinned.calls) == (1, 1)
+
+    def test_thumbprint_given_to_any_verifier_that_takes_it(
+        self, pki: Pki, registry: clientauth.MemoryRegistry
+    ) -> None:
+        """A custom pki or pinned verifier with a leaf_thumbprint keyword receives the
+        x5t#S256 of the presented leaf -- the same value the result reports."""
+        own_pki = _ThumbprintVerifier(clientauth.PKIVerifier([pki.root.cert], now=clock(NOW)))
+        own_pinned = _ThumbprintVerifier(clientauth.PinnedVerifier(now=clock(NOW)))
+        auth = Authenticator(registry, pki=own_pki, pinned=own_pinned, now=clock(NOW))
+        leaf = pki.leaf("mtls")
+        mtls = auth.authenticate(ClientRequest(form={"client_id": "mtls"},
+                                               tls_chain=pki.chain_for(leaf)))
+        pinned = auth.authenticate(ClientRequest(form={"client_id": "pinned"},
+                                                 tls_chain=[PINNED.cert]))
+        assert mtls.ok and pinned.ok
+        assert own_pki.seen == [clientauth.certificate_thumbprint(leaf.cert)]
+        assert own_pinned.seen == [clientauth.certificate_thumbprint(PINNED.cert)]
+
+    def test_pinned_verifier_does_not_hash_again(
+        self, registry: clientauth.MemoryRegistry, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The default PinnedVerifier still gets the thumbprint and never recomputes it."""
+        def no_second_hash(cert: object) -> str:
+            raise AssertionError("the pinned verifier hashed the leaf again")
+
+        auth = Authenticator(registry, now=clock(NOW))
+        monkeypatch.setattr("clientauth.pinned.certificate_thumbprint", no_second_hash)
+        ok(auth.authenticate(ClientRequest(form={"client_id": "pinned"},
+                                           tls_chain=[PINNED.cert])),
+           "pinned", AuthMethod.SELF_SIGNED_TLS_CLIENT_AUTH)

@@ -111,11 +111,11 @@ class ClientAuthMiddleware:
         headers = scope.get("headers") or ()
         form = None
         unreadable = None
-        content_types = _header_values(headers, b"content-type")
+        content_types, lengths = _body_headers(headers)
         try:
             # The body is counted as it is read, whatever Content-Length says; a malformed or
             # repeated one is still refused, as the WSGI adapter refuses it.
-            content_length(_header_values(headers, b"content-length"))
+            content_length(lengths)
         except ValueError as exc:
             unreadable = str(exc)
         if len(content_types) > 1:
@@ -240,8 +240,24 @@ def request_from_scope(
     )
 
 
-def _header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[str]:
-    return [value.decode("latin-1") for key, value in headers if key.lower() == name]
+_CONTENT_TYPE_SIZE = len(b"content-type")
+_CONTENT_LENGTH_SIZE = len(b"content-length")
+
+
+def _body_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[list[str], list[str]]:
+    """Every Content-Type and every Content-Length value, in one pass over the headers.
+
+    Names are compared case-insensitively (servers lower-case them, the ASGI spec does not
+    promise it); the length test first spares a ``lower()`` of every other name."""
+    types: list[str] = []
+    lengths: list[str] = []
+    for key, value in headers:
+        size = len(key)
+        if size == _CONTENT_TYPE_SIZE and key.lower() == b"content-type":
+            types.append(value.decode("latin-1"))
+        elif size == _CONTENT_LENGTH_SIZE and key.lower() == b"content-length":
+            lengths.append(value.decode("latin-1"))
+    return types, lengths
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

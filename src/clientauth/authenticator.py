@@ -10,7 +10,7 @@ be reported as "the client is unknown". The adapters answer it with 503.
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 from cryptography import x509
 
 from . import audit
+from ._cache import LRU
 from ._clock import clock_setting
 from ._presented import PresentedChain, read_certificates
 from ._x509 import CertificateLike
@@ -41,7 +42,7 @@ from .pki import PKIVerifier
 from .pki import _precheck_leaf as precheck_leaf
 from .pki import _san_required as san_required
 from .pki import _weak_key as weak_key
-from .registry_file import FileRegistry
+from .registry.file import FileRegistry
 from .replay import ReplayStore
 from .request import (
     MAX_CLIENT_ID_LENGTH,
@@ -57,8 +58,27 @@ from .secret import verify_secret as _verify  # the one secret check (timing-equ
 
 __all__ = ["Authenticator", "CertificateVerifier", "PresentedChain", "read_certificates"]
 
+MAX_CACHED_SUCCESSES = 1024
+"""Success results remembered per :class:`Authenticator` for the secret methods (see
+``Authenticator._secret_success``); a bounded LRU, so rotated-away clients age out."""
+
+_SuccessKey = tuple[int, str | None]
+"""``id()`` of the client object (whose method never changes) and the credential's source.
+The cached value holds the client too (so the id cannot be reused while it is cached) and a
+hit is confirmed by identity: ``Client`` compares by content, which costs a hash of its
+metadata."""
+
 class CertificateVerifier(Protocol):
-    """What the authenticator needs from a certificate verifier (PKI or pinned)."""
+    """What the authenticator needs from a certificate verifier (PKI or pinned).
+
+    ``verify(chain, client)`` is all that is required. A verifier whose ``verify`` also takes
+    a keyword parameter named ``leaf_thumbprint`` (as :meth:`PinnedVerifier.verify
+    <clientauth.PinnedVerifier.verify>` does) is given the ``x5t#S256`` of ``chain[0]``
+    (RFC 8705 3.1) as well, computed by the authenticator from that same certificate object
+    for :attr:`AuthResult.thumbprint <clientauth.AuthResult.thumbprint>` -- never a value
+    taken from the request -- so it need not hash the leaf again. Whether it does is read
+    once from its signature, when the :class:`Authenticator` is built.
+    """
 
     def verify(self, chain: Sequence[x509.Certificate], client: Client) -> CertificateCheck:
         """Decide whether ``chain`` (leaf first) proves ``client``; never raise for bad input."""
@@ -72,7 +92,11 @@ class Authenticator:
     ``require_san`` configure the default PKI verifier (``tls_client_auth``; see
     :class:`~clientauth.PKIVerifier`); ``jwks`` / ``check_pinned_validity`` the default
     pinned verifier (``self_signed_tls_client_auth``); pass ``pki=`` / ``pinned=`` to supply
-    your own. ``forwarded`` accepts certificates from a trusted TLS-terminating proxy.
+    your own (a :class:`CertificateVerifier`), configured there: a setting of the default
+    verifier given beside it would be ignored, so it is refused
+    (:class:`~clientauth.ConfigurationError`), as are ``replay`` / ``jwks_keys`` /
+    ``assertion_leeway`` / ``assertion_max_lifetime`` beside ``assertions=`` or without an
+    ``audience``. ``forwarded`` accepts certificates from a trusted TLS-terminating proxy.
     ``now`` is a callable returning an aware datetime (default: the system clock).
 
     ``id_header`` / ``secret_header`` name the custom headers of ``client_secret_header``
@@ -139,6 +163,9 @@ class Authenticator:
         )
         self._forwarded = forwarded
         self._identify_by_certificate = bool(identify_by_certificate)
+        self._secret_successes: LRU[_SuccessKey, tuple[Client, AuthResult]] = LRU(
+            MAX_CACHED_SUCCESSES
+        )
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
         if expiry_warning is not None and (
@@ -147,13 +174,20 @@ class Authenticator:
             raise ConfigurationError("expiry_warning must be a non-negative timedelta or None")
         self._audit = audit
         self._expiry_warning = expiry_warning
-        if pki is not None and (
-            trust_anchors or intermediates or revocation is not None or require_san
-        ):
-            raise ConfigurationError(
-                "pass trust_anchors/intermediates/revocation/require_san to your own pki "
-                "verifier, not both"
-            )
+        if pki is not None:
+            _refuse_dropped("pki", "PKIVerifier", {
+                "trust_anchors": ("trust_anchors", bool(trust_anchors)),
+                "intermediates": ("intermediates", bool(intermediates)),
+                "max_chain_depth": ("max_chain_depth", max_chain_depth is not None),
+                "revocation": ("revocation", revocation is not None),
+                "require_san": ("require_san", bool(require_san)),
+            })
+        if pinned is not None:
+            # True is the default and cannot be told from not passing it: only False is refused.
+            _refuse_dropped("pinned", "PinnedVerifier", {
+                "jwks": ("jwks", jwks is not None),
+                "check_pinned_validity": ("check_validity", check_pinned_validity is not True),
+            })
         if (
             revocation is not None
             and revocation.enabled
@@ -168,7 +202,7 @@ class Authenticator:
                 "revocation checking needs the chain validated locally: it cannot be combined "
                 "with trust_proxy_verification (check revocation in the proxy, or verify locally)"
             )
-        self._pki: CertificateVerifier = pki or PKIVerifier(
+        self._pki: CertificateVerifier = pki if pki is not None else PKIVerifier(
             trust_anchors,
             intermediates=intermediates,
             now=self._now,
@@ -179,9 +213,11 @@ class Authenticator:
         # PKIVerifier(require_san=True) is a rule about the leaf and the registration, not the
         # path: the proxy's flag must not lift it either.
         self._require_san = isinstance(self._pki, PKIVerifier) and self._pki._require_san
-        self._pinned: CertificateVerifier = pinned or PinnedVerifier(
+        self._pinned: CertificateVerifier = pinned if pinned is not None else PinnedVerifier(
             now=self._now, check_validity=check_pinned_validity, jwks=jwks
         )
+        self._pki_takes_thumbprint = _takes_thumbprint(self._pki, "pki")
+        self._pinned_takes_thumbprint = _takes_thumbprint(self._pinned, "pinned")
         self._assertions = _assertion_verifier(
             registry, assertions, audience, replay, assertion_leeway, assertion_max_lifetime,
             jwks_keys, self._now,
@@ -373,7 +409,30 @@ class Authenticator:
                 client=client,
                 method=method,
             )
+        if expiry is None:
+            return self._secret_success(client, context)
         return context.succeed(client, method, expires_at=expiry)
+
+    def _secret_success(self, client: Client, context: _Context) -> AuthResult:
+        """The success of a secret method whose secret does not expire, built once per
+        (client object, source) when no certificate came with it.
+
+        Such a result depends on nothing else (no certificate, no expiry, no notice), and a
+        frozen result can be shared. Building one costs more than the secret's hash (issue
+        18). The entry holds the :class:`~clientauth.Client` object itself, compared by
+        identity: a rotated or re-registered client is a new object, so it never receives a
+        result built for its predecessor."""
+        certs = context.certs
+        method = client.method
+        if certs.chain or certs.notices or certs.thumbprint is not None:
+            return context.succeed(client, method, expires_at=None)
+        key = (id(client), context.presented.source)
+        hit = self._secret_successes.get(key)
+        if hit is not None and hit[0] is client:
+            return hit[1]
+        result = context.succeed(client, method, expires_at=None)
+        self._secret_successes.put(key, (client, result))
+        return result
 
     def _check_assertion(
         self,
@@ -464,12 +523,11 @@ class Authenticator:
                 # A client that registered its own anchors (tls_client_auth_trust_anchors) is
                 # always verified here: the proxy validated against *its* CA list, which says
                 # nothing about this client's, so its flag must not widen what was registered.
-                check = self._pki.verify(certs.chain, client)
-        elif isinstance(self._pinned, PinnedVerifier):
-            # The leaf's thumbprint is already computed: spare the verifier a second hash.
-            check = self._pinned.verify(certs.chain, client, leaf_thumbprint=certs.thumbprint)
+                check = _verify_certificate(self._pki, self._pki_takes_thumbprint, certs, client)
         else:
-            check = self._pinned.verify(certs.chain, client)
+            check = _verify_certificate(
+                self._pinned, self._pinned_takes_thumbprint, certs, client
+            )
         if not check.ok:
             # A verifier that says "no" without a reason is treated as an untrusted chain.
             failure = check.failure or Failure.UNTRUSTED_CHAIN
@@ -487,12 +545,18 @@ class Authenticator:
         return read_certificates(request, self._forwarded)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class _Context:
-    """What one request presented; builds its results."""
+    """What one request presented; builds its results. Never changed once built.
 
-    presented: Presented
-    certs: PresentedChain
+    A plain slotted class rather than a frozen dataclass: one is built per request, and a
+    frozen dataclass's ``__init__`` (``object.__setattr__`` per field) costs more than the
+    Basic header parse (benchmarks/bench_peers.py, issue 18)."""
+
+    __slots__ = ("certs", "presented")
+
+    def __init__(self, presented: Presented, certs: PresentedChain) -> None:
+        self.presented = presented
+        self.certs = certs
 
     def fail(
         self,
@@ -599,18 +663,33 @@ def _assertion_verifier(  # noqa: PLR0917 - the Authenticator's settings, passed
     keys: JwksKeys | None,
     now: Callable[[], datetime],
 ) -> AssertionVerifier | None:
+    # The settings that configure only the default verifier (the defaults are not "given").
+    settings = {
+        "replay": ("replay", replay is not None),
+        "jwks_keys": ("keys", keys is not None),
+        "assertion_leeway": ("leeway", leeway != DEFAULT_ASSERTION_LEEWAY),
+        "assertion_max_lifetime": ("max_lifetime", max_lifetime != DEFAULT_ASSERTION_LIFETIME),
+    }
     if given is not None:
         if not isinstance(given, AssertionVerifier):
             raise ConfigurationError("assertions must be a clientauth.AssertionVerifier")
-        if audience is not None or replay is not None or keys is not None:
-            raise ConfigurationError(
-                "pass audience/replay/jwks_keys to your own AssertionVerifier, not both"
-            )
+        _refuse_dropped("assertions", "AssertionVerifier", {
+            "audience": ("audience", audience is not None),
+            **settings,
+        })
         return given
     if audience is not None:
         return AssertionVerifier(
             audience=audience, replay=replay, leeway=leeway, max_lifetime=max_lifetime,
             keys=keys, now=now,
+        )
+    given_settings = [ours for ours, (_, present) in settings.items() if present]
+    if given_settings:
+        # Without an audience no assertion verifier is built: these would configure nothing.
+        raise ConfigurationError(
+            f"{', '.join(given_settings)} configure the client assertion verifier, which "
+            "needs an audience: pass Authenticator(..., audience=...) -- the issuer "
+            "identifier and/or the token endpoint URL"
         )
     if isinstance(registry, MemoryRegistry | FileRegistry):
         # Registries held in memory are checked now; a SQL registry is not read at
@@ -649,6 +728,48 @@ def _read_assertion(context: _Context) -> tuple[ParsedAssertion, _Context] | Aut
         )
     presented = Presented(subject, None, None, presented.source, presented.assertion)
     return parsed, _Context(presented, context.certs)
+
+
+def _refuse_dropped(name: str, builds: str, settings: dict[str, tuple[str, bool]]) -> None:
+    """With ``name=`` supplying a verifier, the settings that would have configured the
+    default ``builds`` have nowhere to go: refuse them, saying where they belong, rather than
+    drop them silently. ``settings``: Authenticator keyword -> (``builds`` keyword, given?)."""
+    given = [(ours, theirs) for ours, (theirs, present) in settings.items() if present]
+    if given:
+        names = ", ".join(ours for ours, _ in given)
+        where = ", ".join(f"{theirs}=..." for _, theirs in given)
+        raise ConfigurationError(
+            f"Authenticator({name}=...) would ignore {names}: they configure the default "
+            f"{builds}; pass them to your own verifier ({builds}({where})) instead"
+        )
+
+
+def _takes_thumbprint(verifier: CertificateVerifier, name: str) -> bool:
+    """Does ``verifier.verify`` take the keyword ``leaf_thumbprint`` (see
+    :class:`CertificateVerifier`)? Read once, here, not per request."""
+    method = getattr(verifier, "verify", None)
+    if not callable(method):
+        raise ConfigurationError(
+            f"{name} must be a certificate verifier with a verify(chain, client) method"
+        )
+    try:
+        parameter = inspect.signature(method).parameters.get("leaf_thumbprint")
+    except (TypeError, ValueError):  # a callable without a readable signature (a builtin)
+        return False
+    return parameter is not None and parameter.kind in {
+        inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD
+    }
+
+
+def _verify_certificate(
+    verifier: CertificateVerifier, takes_thumbprint: bool, certs: PresentedChain, client: Client
+) -> CertificateCheck:
+    if takes_thumbprint and certs.thumbprint is not None:
+        # Computed from certs.chain[0] itself (never read from the request): the verifier
+        # need not hash the leaf a second time, the dominant cost of a pinned verify.
+        verify: Callable[..., CertificateCheck] = verifier.verify
+        return verify(certs.chain, client, leaf_thumbprint=certs.thumbprint)
+    return verifier.verify(certs.chain, client)
 
 
 def _check_proxy_verified(

@@ -109,13 +109,17 @@ class ClientRequest:
             raise ConfigurationError(
                 "headers must be (name, value) pairs of str or bytes"
             ) from None
-        for label, mapping in (("form", form), ("query", query)):
-            if mapping is not None and not isinstance(mapping, Mapping):
-                raise ConfigurationError(f"{label} must be a mapping of name to str")
+        if form is not None and not isinstance(form, Mapping):
+            raise ConfigurationError("form must be a mapping of name to str")
+        if query is not None and not isinstance(query, Mapping):
+            raise ConfigurationError("query must be a mapping of name to str")
         if peer is not None and not isinstance(peer, str):
             raise ConfigurationError("peer must be an address string or None")
-        if isinstance(tls_chain, str | bytes):
-            chain: tuple[CertificateLike, ...] = (tls_chain,)
+        chain: tuple[CertificateLike, ...]
+        if type(tls_chain) is tuple:  # the default, or an adapter's: already immutable
+            chain = tls_chain
+        elif isinstance(tls_chain, str | bytes):
+            chain = (tls_chain,)
         else:
             try:
                 chain = tuple(tls_chain)
@@ -128,12 +132,13 @@ class ClientRequest:
             )
         if unreadable is not None:
             pairs, form, query, chain = [], None, None, ()
-        object.__setattr__(self, "headers", tuple(pairs))
-        object.__setattr__(self, "form", None if form is None else MappingProxyType(dict(form)))
-        object.__setattr__(self, "query", None if query is None else MappingProxyType(dict(query)))
-        object.__setattr__(self, "peer", peer)
-        object.__setattr__(self, "tls_chain", chain)
-        object.__setattr__(self, "unreadable", unreadable)
+        assign = object.__setattr__  # frozen: every field is set through object's setattr
+        assign(self, "headers", tuple(pairs))
+        assign(self, "form", None if form is None else MappingProxyType(dict(form)))
+        assign(self, "query", None if query is None else MappingProxyType(dict(query)))
+        assign(self, "peer", peer)
+        assign(self, "tls_chain", chain)
+        assign(self, "unreadable", unreadable)
 
     def header_values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in order."""
@@ -191,7 +196,6 @@ class CredentialOptions:
         object.__setattr__(self, "header_names", names)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Presented:
     """The credentials a request carries. ``secret`` never appears in the repr.
 
@@ -199,13 +203,45 @@ class Presented:
     ``source`` where the secret -- or, without one, the client id -- was found.
     ``assertion`` is a JWT client assertion (RFC 7521 4.2, form body only), never in the
     repr; its ``client_assertion_type`` was checked here.
+
+    Compared by value and never changed once built. A plain slotted class, not a frozen
+    dataclass: one is built per request, and a frozen dataclass's ``__init__`` costs three
+    times as much (issue 18).
     """
 
-    client_id: str | None = None
-    secret: str | None = dataclasses.field(default=None, repr=False)
-    method: AuthMethod | None = None
-    source: str | None = None
-    assertion: str | None = dataclasses.field(default=None, repr=False)
+    __slots__ = ("assertion", "client_id", "method", "secret", "source")
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        secret: str | None = None,
+        method: AuthMethod | None = None,
+        source: str | None = None,
+        assertion: str | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.secret = secret
+        self.method = method
+        self.source = source
+        self.assertion = assertion
+
+    def _fields(self) -> tuple[object, ...]:
+        return (self.client_id, self.secret, self.method, self.source, self.assertion)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Presented):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        # Neither the secret nor the assertion (a bearer credential): names and places only.
+        return (
+            f"Presented(client_id={self.client_id!r}, method={self.method!r}, "
+            f"source={self.source!r})"
+        )
 
 
 def parse_basic_authorization(value: str) -> tuple[str, str]:
@@ -240,20 +276,14 @@ def parse_basic_authorization(value: str) -> tuple[str, str]:
     raw_id, colon, raw_secret = text.partition(":")
     if not colon:
         raise CredentialsError("Basic credentials lack the ':' separator", position=6)
-    try:
-        client_id = _form_decode(raw_id)
-        secret = _form_decode(raw_secret)
-    except UnicodeDecodeError:
-        raise CredentialsError("Basic credentials: percent-encoding is not UTF-8") from None
-    return client_id, secret
-
-
-def _form_decode(text: str) -> str:
     # application/x-www-form-urlencoded (RFC 6749 Appendix B); generated ids and secrets
     # contain neither '%' nor '+', so the common case skips the decoder.
-    if "%" in text or "+" in text:
-        return unquote_plus(text, errors="strict")
-    return text
+    if "%" not in text and "+" not in text:
+        return raw_id, raw_secret
+    try:
+        return unquote_plus(raw_id, errors="strict"), unquote_plus(raw_secret, errors="strict")
+    except UnicodeDecodeError:
+        raise CredentialsError("Basic credentials: percent-encoding is not UTF-8") from None
 
 
 def extract_credentials(
@@ -271,7 +301,6 @@ def extract_credentials(
         # What the application will read, clientauth has read: a request it could not read
         # whole is refused, never authenticated on the part it could.
         raise _malformed(f"request not readable: {request.unreadable}")
-    state = _Found()
     # One pass over the headers. Authorization: Basic is RFC 6749 2.3.1; other schemes
     # (Bearer, DPoP) are not client authentication and are left to the application.
     id_name, secret_name = options.header_names
@@ -287,9 +316,21 @@ def extract_credentials(
             hid = _single_header(hid, value, name)
         elif name == secret_name:
             hsecret = _single_header(hsecret, value, name)
-    if authorization is not None and _auth_scheme(authorization) == "basic":
-        client_id, secret = parse_basic_authorization(authorization)
-        state.secret(AuthMethod.CLIENT_SECRET_BASIC, "authorization", client_id, secret)
+    basic: tuple[str, str] | None = None
+    if authorization is not None and (
+        # "Basic " at the start is what nearly every client sends, and implies the general
+        # test (which also skips leading blanks and accepts a tab).
+        authorization[:6].lower() == "basic " or _auth_scheme(authorization) == "basic"
+    ):
+        basic = parse_basic_authorization(authorization)
+        if hid is None and hsecret is None and request.form is None and (
+            request.query is None or not options.allow_query
+        ):
+            # The common case: nothing else in the request can carry a method or a client id.
+            return _lone_basic(*basic)
+    state = _Found()
+    if basic is not None:
+        state.secret(AuthMethod.CLIENT_SECRET_BASIC, "authorization", *basic)
     if request.form is not None:
         _collect(request.form, "form", state, assertions=True)
     if options.allow_query and request.query is not None:
@@ -301,6 +342,14 @@ def extract_credentials(
     elif hid is not None:
         state.claim(hid, "headers")
     return state.presented()
+
+
+def _lone_basic(client_id: str, secret: str) -> Presented:
+    """What :class:`_Found` concludes from a Basic header alone (what nearly every request
+    carries), without its bookkeeping (issue 18): the same checks, in the same order."""
+    _check_secret(secret)
+    _check_client_id(client_id, "authorization")
+    return Presented(client_id, secret or None, AuthMethod.CLIENT_SECRET_BASIC, "authorization")
 
 
 class _Found:
@@ -349,8 +398,7 @@ class _Found:
                 f"more than one client authentication method: {self.source}, {source}",
                 kind=Failure.MULTIPLE_METHODS,
             )
-        if len(secret) > MAX_SECRET_LENGTH:
-            raise _malformed("client secret too long")
+        _check_secret(secret)
         self.method, self.source, self.secret_ = method, source, secret
         if client_id is None:
             raise _malformed(f"a client_secret in the {source} without a client_id")
@@ -424,6 +472,11 @@ def _single_header(previous: str | None, value: str, name: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         raise _malformed(f"header {name} is not UTF-8") from None
+
+
+def _check_secret(secret: str) -> None:
+    if len(secret) > MAX_SECRET_LENGTH:
+        raise _malformed("client secret too long")
 
 
 def _check_client_id(client_id: str, source: str) -> None:
