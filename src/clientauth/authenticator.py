@@ -687,7 +687,8 @@ def _assertion_verifier(  # noqa: PLR0917 - the Authenticator's settings, passed
     if given_settings:
         # Without an audience no assertion verifier is built: these would configure nothing.
         raise ConfigurationError(
-            f"{', '.join(given_settings)} configure the client assertion verifier, which "
+            f"{', '.join(given_settings)}: only the client assertion verifier uses "
+            f"{'these settings' if len(given_settings) > 1 else 'this setting'}, and it "
             "needs an audience: pass Authenticator(..., audience=...) -- the issuer "
             "identifier and/or the token endpoint URL"
         )

@@ -689,14 +689,20 @@ class _Index:
         )
 
 
+def check_client(client: object) -> Client:
+    """``client`` itself when it is a :class:`Client`; what every registry's write methods
+    accept (a metadata dict goes through :func:`load_clients` or :meth:`Client.from_metadata`
+    first)."""
+    if not isinstance(client, Client):
+        raise ConfigurationError(f"expected a Client, got {type(client).__name__}")
+    return client
+
+
 def _unique(clients: Iterable[Client]) -> list[Client]:
     seen: set[str] = set()
     out: list[Client] = []
     for client in clients:
-        if not isinstance(client, Client):
-            raise ConfigurationError(
-                f"MemoryRegistry takes Client objects, got {type(client).__name__}"
-            )
+        check_client(client)
         if client.client_id in seen:
             raise ClientMetadataError(
                 "duplicate client_id", client_id=client.client_id, field="client_id"

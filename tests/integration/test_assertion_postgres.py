@@ -34,8 +34,10 @@ WORKER = textwrap.dedent("""
     from clientauth.replay_sql import SQLReplayStore
     from clientauth.request import JWT_BEARER
     url, audience = sys.argv[1], sys.argv[2]
+    # replay= without an audience would configure nothing, which is refused (issue 17):
+    # the no-audience worker passes neither.
     auth = clientauth.Authenticator(SQLRegistry(url), audience=audience or None,
-                                    replay=SQLReplayStore(url))
+                                    replay=SQLReplayStore(url) if audience else None)
     print("ready", flush=True)
     for line in sys.stdin:
         request = clientauth.ClientRequest(form={"client_assertion_type": JWT_BEARER,

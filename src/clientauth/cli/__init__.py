@@ -35,6 +35,7 @@ from ._common import (
     EXIT_USAGE,
     add_expiry_option,
     add_registry_option,
+    credentials_summary,
     expiry,
     failed,
     iso_z,
@@ -287,21 +288,7 @@ def _assertion_request(args: argparse.Namespace, out: TextIO) -> Any:
 
 
 def _describe_client(client: Any, at: datetime, out: TextIO) -> None:
-    if client.method is AuthMethod.CLIENT_SECRET_JWT:
-        print("           client_secret registered (the MAC key; not shown)", file=out)
-    elif client.method is AuthMethod.PRIVATE_KEY_JWT:
-        print(f"           {len(client.assertion_keys)} signing key(s)"
-              + (f", jwks_uri {client.jwks_uri}" if client.jwks_uri else ""), file=out)
-    elif client.method.uses_secret:
-        live = sum(1 for s in client.secrets if not s.expired(at))
-        print(f"           {len(client.secrets)} secret(s), {live} live at {iso_z(at)}",
-              file=out)
-    elif client.registered_name is not None:
-        print(f"           registered {client.registered_name.field} = "
-              f"{client.registered_name.value!r}", file=out)
-    else:
-        print(f"           {len(client.pinned_thumbprints)} pinned certificate(s)"
-              + (f", jwks_uri {client.jwks_uri}" if client.jwks_uri else ""), file=out)
+    print(f"           {credentials_summary(client, at)}", file=out)
 
 
 def _report(result: AuthResult, out: TextIO) -> int:

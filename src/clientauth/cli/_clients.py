@@ -47,6 +47,7 @@ from ._common import (
     REGISTRY_ENV,
     add_expiry_option,
     add_registry_option,
+    credentials_summary,
     duration,
     expiry,
     is_url,
@@ -518,21 +519,7 @@ def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     now = cli_now()
     rows = []
     for client in sorted(store, key=lambda c: c.client_id):
-        if client.method.uses_secret:
-            live = sum(1 for s in client.secrets if not s.expired(now))
-            summary = f"{live} live secret(s) of {len(client.secrets)}"
-        elif client.method is AuthMethod.CLIENT_SECRET_JWT:
-            summary = "client_secret (MAC key, not shown)"
-        elif client.method is AuthMethod.PRIVATE_KEY_JWT:
-            summary = f"{len(client.assertion_keys)} signing key(s)" + (
-                f", jwks_uri {client.jwks_uri}" if client.jwks_uri else ""
-            )
-        elif client.registered_name is not None:
-            summary = f"{client.registered_name.field} = {client.registered_name.value}"
-        else:
-            summary = f"{len(client.pinned_thumbprints)} pinned certificate(s)" + (
-                f", jwks_uri {client.jwks_uri}" if client.jwks_uri else ""
-            )
+        summary = credentials_summary(client, now)
         rows.append({"client_id": client.client_id, "method": client.method.value,
                      "credentials": summary})
     if args.json:

@@ -39,6 +39,7 @@ __all__ = [
     "add_expiry_option",
     "add_registry_option",
     "clock",
+    "credentials_summary",
     "duration",
     "expiry",
     "failed",
@@ -279,3 +280,23 @@ def iso_z(moment: datetime) -> str:
     """The one time format of the CLI's output: ISO 8601 in UTC with ``Z``, whole seconds
     (``2026-06-01T12:00:00Z``)."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def credentials_summary(client: Client, at: datetime) -> str:
+    """One line on what a client authenticates with, for ``client list`` and ``check``:
+    counts and public names only, never a secret, hash or MAC key."""
+    method = client.method
+    if method is AuthMethod.CLIENT_SECRET_JWT:
+        return "client_secret (MAC key, not shown)"
+    if method is AuthMethod.PRIVATE_KEY_JWT:
+        return f"{len(client.assertion_keys)} signing key(s)" + (
+            f", jwks_uri {client.jwks_uri}" if client.jwks_uri else ""
+        )
+    if method.uses_secret:
+        live = sum(1 for s in client.secrets if not s.expired(at))
+        return f"{live} live secret(s) of {len(client.secrets)}"
+    if client.registered_name is not None:
+        return f"{client.registered_name.field} = {client.registered_name.value}"
+    return f"{len(client.pinned_thumbprints)} pinned certificate(s)" + (
+        f", jwks_uri {client.jwks_uri}" if client.jwks_uri else ""
+    )

@@ -45,8 +45,14 @@ from pathlib import Path
 
 from cryptography import x509
 
-from .._clock import duration_setting, system_now
-from ..clients import MAX_REGISTRY_FILE_SIZE, Client, MemoryRegistry, load_clients
+from .._clock import clock_setting, duration_setting
+from ..clients import (
+    MAX_REGISTRY_FILE_SIZE,
+    Client,
+    MemoryRegistry,
+    check_client,
+    load_clients,
+)
 from ..exceptions import ClientMetadataError, ConfigurationError
 
 __all__ = [
@@ -102,7 +108,7 @@ class FileRegistry:
             raise ConfigurationError("now must be a callable returning an aware datetime")
         self._path = Path(os.fspath(path))
         self._interval = _interval(reload_interval)
-        self._now: Callable[[], datetime] = now or system_now
+        self._now: Callable[[], datetime] = clock_setting(now)
         # Elapsed time only: the monotonic clock is cheaper per lookup than building a
         # datetime, and immune to wall-clock jumps. An injected clock wins (tests).
         self._clock: Callable[[], float] = (
@@ -171,7 +177,7 @@ class FileRegistry:
 
     def add(self, client: Client) -> None:
         """Register a new client; a duplicate id raises :class:`ClientMetadataError`."""
-        _check_client(client)
+        check_client(client)
 
         def change(clients: list[Client]) -> list[Client]:
             if any(c.client_id == client.client_id for c in clients):
@@ -184,7 +190,7 @@ class FileRegistry:
 
     def replace(self, client: Client) -> None:
         """Replace (or add) a client."""
-        _check_client(client)
+        check_client(client)
         self._edit(
             lambda clients: [
                 *(c for c in clients if c.client_id != client.client_id),
@@ -204,7 +210,7 @@ class FileRegistry:
             for current in clients:
                 if current.client_id == client_id:
                     new = change(current)
-                    _check_client(new)
+                    check_client(new)
                     if new.client_id != client_id:
                         raise ClientMetadataError(
                             "an update must not change client_id",
@@ -315,10 +321,6 @@ class FileRegistry:
             _atomic_write(target, _dump(shaped), os.stat(target))
         self.reload()
 
-
-def _check_client(client: object) -> None:
-    if not isinstance(client, Client):
-        raise ConfigurationError(f"expected a Client, got {type(client).__name__}")
 
 
 def _read(path: Path) -> tuple[object, _Signature]:

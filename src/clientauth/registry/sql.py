@@ -55,7 +55,7 @@ from cryptography import x509
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from .._clock import duration_setting, system_now
+from .._clock import clock_setting, duration_setting
 from .._listen import Listener, ListenUnsupported, Subscription, forks, notify, weak_callback
 from .._watchdog import WATCHDOG, Guard
 from .._x509 import certificate_thumbprint
@@ -65,6 +65,7 @@ from ..clients import (
     Client,
     IndexKey,
     certificate_index_keys,
+    check_client,
 )
 from ..exceptions import ClientMetadataError, ConfigurationError, RegistryError
 
@@ -262,7 +263,7 @@ class SQLRegistry:
         self._ttl = ttl.total_seconds()
         self._negative_ttl = negative.total_seconds()
         self._size = cache_size if ttl > timedelta(0) else 0
-        self._now: Callable[[], datetime] = now or system_now
+        self._now: Callable[[], datetime] = clock_setting(now)
         # Cache expiry needs elapsed time only: the monotonic clock is cheaper than building
         # a datetime on every hit and immune to wall-clock jumps. An injected clock wins.
         self._clock: Callable[[], float] = (
@@ -584,7 +585,7 @@ class SQLRegistry:
 
     def add(self, client: Client) -> None:
         """Register a new client; a duplicate id raises :class:`ClientMetadataError`."""
-        _check_client(client)
+        check_client(client)
         self._check_schema()
 
         def write() -> bool:
@@ -609,7 +610,7 @@ class SQLRegistry:
 
     def replace(self, client: Client) -> None:
         """Replace (or add) a client, whatever its current version."""
-        _check_client(client)
+        check_client(client)
         self._update(client.client_id, lambda _: client, create=True)
 
     def update(self, client_id: str, change: Callable[[Client], Client]) -> Client | None:
@@ -652,7 +653,7 @@ class SQLRegistry:
             if current is not None:
                 seen.append(current)
             new = change(current)
-            _check_client(new)
+            check_client(new)
             seen.append(new)
             if new.client_id != client_id:
                 raise ClientMetadataError(
@@ -834,10 +835,6 @@ def _newer(version: int) -> str:
         f"({SCHEMA_VERSION}): upgrade clientauth"
     )
 
-
-def _check_client(client: object) -> None:
-    if not isinstance(client, Client):
-        raise ConfigurationError(f"expected a Client, got {type(client).__name__}")
 
 
 def _engine(value: object, connect_timeout: timedelta, statement_timeout: timedelta) -> Engine:
