@@ -360,13 +360,7 @@ class Authenticator:
                 # Spend the one hash every other refusal of a presented secret spends, so that
                 # "registered, wrong method" cannot be told from "unknown id" by time.
                 _verify(presented.secret, DUMMY_HASH)
-            return context.fail(
-                Failure.METHOD_NOT_ALLOWED,
-                f"client {client.client_id!r} is registered for {method.value}, "
-                f"not {presented.method.value}",
-                client=client,
-                method=presented.method,
-            )
+            return context.wrong_method(client, presented.method)
         if presented.secret is None:
             if unknown:
                 return context.fail(
@@ -454,13 +448,7 @@ class Authenticator:
                 client=client,
             )
         if presented.method is not None:
-            return context.fail(
-                Failure.METHOD_NOT_ALLOWED,
-                f"client {client.client_id!r} is registered for {method.value}, "
-                f"not {presented.method.value}",
-                client=client,
-                method=presented.method,
-            )
+            return context.wrong_method(client, presented.method)
         if assertion is None:
             return context.fail(
                 Failure.MISSING_ASSERTION,
@@ -497,13 +485,7 @@ class Authenticator:
         method = client.method
         certs = context.certs
         if context.presented.method is not None:
-            return context.fail(
-                Failure.METHOD_NOT_ALLOWED,
-                f"client {client.client_id!r} is registered for {method.value}, "
-                f"not {context.presented.method.value}",
-                client=client,
-                method=context.presented.method,
-            )
+            return context.wrong_method(client, context.presented.method)
         if not certs.chain:
             return context.fail(
                 Failure.MISSING_CERTIFICATE,
@@ -557,6 +539,16 @@ class _Context:
     def __init__(self, presented: Presented, certs: PresentedChain) -> None:
         self.presented = presented
         self.certs = certs
+
+    def wrong_method(self, client: Client, presented: AuthMethod) -> AuthResult:
+        """The client sent a credential of another method than the one it registered."""
+        return self.fail(
+            Failure.METHOD_NOT_ALLOWED,
+            f"client {client.client_id!r} is registered for {client.method.value}, "
+            f"not {presented.value}",
+            client=client,
+            method=presented,
+        )
 
     def fail(
         self,

@@ -47,11 +47,11 @@ from cryptography import x509
 
 from .._clock import clock_setting, duration_setting
 from ..clients import (
-    MAX_REGISTRY_FILE_SIZE,
     Client,
     MemoryRegistry,
     check_client,
     load_clients,
+    read_registry_file,
 )
 from ..exceptions import ClientMetadataError, ConfigurationError
 
@@ -325,24 +325,8 @@ class FileRegistry:
 
 def _read(path: Path) -> tuple[object, _Signature]:
     """The parsed JSON document and the identity of the very file that was read."""
-    try:
-        with open(path, "rb") as fh:
-            signature = _signature(os.fstat(fh.fileno()))
-            data = fh.read(MAX_REGISTRY_FILE_SIZE + 1)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read client registry {str(path)!r}: {exc.strerror}"
-        ) from None
-    if len(data) > MAX_REGISTRY_FILE_SIZE:
-        raise ConfigurationError(
-            f"client registry {str(path)!r} exceeds {MAX_REGISTRY_FILE_SIZE} bytes"
-        )
-    try:
-        return json.loads(data), signature
-    except (ValueError, RecursionError) as exc:
-        raise ConfigurationError(
-            f"client registry {str(path)!r} is not valid JSON: {exc}"
-        ) from None
+    document, stat_result = read_registry_file(path)
+    return document, _signature(stat_result)
 
 
 def _dump(document: object) -> bytes:

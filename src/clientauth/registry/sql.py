@@ -45,7 +45,6 @@ import re
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -55,6 +54,7 @@ from cryptography import x509
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from .._cache import LRU
 from .._clock import clock_setting, duration_setting
 from .._listen import Listener, ListenUnsupported, Subscription, forks, notify, weak_callback
 from .._watchdog import WATCHDOG, Guard
@@ -270,8 +270,10 @@ class SQLRegistry:
             time.monotonic if now is None else (lambda: self._now().timestamp())
         )
         self._lock = threading.Lock()
-        self._by_id: OrderedDict[str, _Entry] = OrderedDict()
-        self._by_cert: OrderedDict[str, tuple[float, tuple[Client, ...]]] = OrderedDict()
+        # Entries are stored under self._lock too, so that the epoch check (was the cache
+        # invalidated while the row was read?) and the store are one step.
+        self._by_id: LRU[str, _Entry] = LRU(max(self._size, 1))
+        self._by_cert: LRU[str, tuple[float, tuple[Client, ...]]] = LRU(max(self._size, 1))
         self._schema_checked = False
         # Bumped by every invalidation: a lookup caches what it read only when no
         # invalidation happened since it started, or a notification that arrived while the
@@ -387,9 +389,7 @@ class SQLRegistry:
     def get(self, client_id: str) -> Client | None:
         if not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID_LENGTH:
             return None  # cannot be registered: no query
-        # The hit path takes no lock: a dict read is atomic, and entries are immutable once
-        # stored. Recency is refreshed when an entry is re-read after its TTL (_remember), so
-        # eviction is "least recently refreshed" -- close to LRU at a fraction of the cost.
+        # The hit path takes no lock (LRU.get does not), and entries are immutable once stored.
         entry = self._by_id.get(client_id) if self._size else None
         if entry is not None and entry.expires > self._clock():
             return entry.client
@@ -440,10 +440,7 @@ class SQLRegistry:
             with self._lock:
                 if epoch != self._epoch:
                     return result  # invalidated while we read: do not keep what we read
-                self._by_cert[thumbprint] = (self._clock() + self._ttl, result)
-                self._by_cert.move_to_end(thumbprint)
-                while len(self._by_cert) > self._size:
-                    self._by_cert.popitem(last=False)
+                self._by_cert.put(thumbprint, (self._clock() + self._ttl, result))
         return result
 
     # -- cache ---------------------------------------------------------------------------
@@ -458,7 +455,7 @@ class SQLRegistry:
             if client_id is None:
                 self._by_id.clear()
             else:
-                self._by_id.pop(client_id, None)
+                self._by_id.pop(client_id)
             self._by_cert.clear()
 
     def _remember(
@@ -469,10 +466,7 @@ class SQLRegistry:
         with self._lock:
             if epoch != self._epoch:
                 return  # invalidated while we read: what we read may be the old row
-            self._by_id[client_id] = _Entry(self._clock() + ttl, client, digest)
-            self._by_id.move_to_end(client_id)
-            while len(self._by_id) > self._size:
-                self._by_id.popitem(last=False)
+            self._by_id.put(client_id, _Entry(self._clock() + ttl, client, digest))
 
     # -- schema --------------------------------------------------------------------------
 
