@@ -11,6 +11,7 @@ never skip, they fail.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -176,10 +177,10 @@ def proxy(request: pytest.FixtureRequest, it_pki: ItPki, app_server: App,
 # -- clients --------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def make_client(it_pki: ItPki) -> Iterator[Any]:
-    """``make_client(identity)``: an httpx client that trusts the test server CA and presents
-    ``identity`` (or no certificate for ``None``). Clients are closed at the end."""
+@contextlib.contextmanager
+def _tls_clients(it_pki: ItPki) -> Iterator[Any]:
+    """A factory of httpx clients that trust the test server CA and present ``identity`` (or
+    no certificate for ``None``); every client it made is closed on exit."""
     clients: list[httpx.Client] = []
 
     def factory(identity: Identity | None) -> httpx.Client:
@@ -195,3 +196,18 @@ def make_client(it_pki: ItPki) -> Iterator[Any]:
     finally:
         for client in clients:
             client.close()
+
+
+@pytest.fixture(scope="session")
+def make_client(it_pki: ItPki) -> Iterator[Any]:
+    """``make_client(identity)``: clients kept for the session, closed at the end."""
+    with _tls_clients(it_pki) as factory:
+        yield factory
+
+
+@pytest.fixture
+def client_for(it_pki: ItPki) -> Iterator[Any]:
+    """``client_for(identity)``: clients closed after the test, so a server the test started
+    can stop (keep-alive connections would hold it)."""
+    with _tls_clients(it_pki) as factory:
+        yield factory

@@ -23,7 +23,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import ssl
 import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -227,25 +226,6 @@ def proxy_with(spec: ProxySpec, it_pki: ItPki, proxy_ids: ProxyIdentities, app_p
     finally:
         for proxy in running.values():
             proxy.process.stop()
-
-
-@pytest.fixture
-def client_for(it_pki: ItPki) -> Iterator[Callable[[Identity | None], httpx.Client]]:
-    clients: list[httpx.Client] = []
-
-    def factory(identity: Identity | None) -> httpx.Client:
-        context = ssl.create_default_context(cafile=it_pki.server_ca_path)
-        if identity is not None:
-            context.load_cert_chain(identity.cert_path, identity.key_path)
-        client = httpx.Client(verify=context, timeout=10.0)
-        clients.append(client)
-        return client
-
-    try:
-        yield factory
-    finally:
-        for client in clients:
-            client.close()
 
 
 def header_for(fmt: str, identity: Identity) -> str:

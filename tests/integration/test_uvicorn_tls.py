@@ -153,26 +153,6 @@ def optional_url(it_pki: ItPki, client_cas: str, authenticator: clientauth.Authe
         yield url
 
 
-@pytest.fixture
-def client_for(it_pki: ItPki) -> Iterator[Any]:
-    """``client_for(identity_or_None)``: an httpx client presenting that certificate."""
-    clients: list[httpx.Client] = []
-
-    def factory(identity: Identity | None) -> httpx.Client:
-        context = ssl.create_default_context(cafile=it_pki.server_ca_path)
-        if identity is not None:
-            context.load_cert_chain(identity.cert_path, identity.key_path)
-        client = httpx.Client(verify=context, timeout=10.0)
-        clients.append(client)
-        return client
-
-    try:
-        yield factory
-    finally:
-        for client in clients:
-            client.close()
-
-
 def thumbprint(identity: Identity) -> str:
     import base64
 
