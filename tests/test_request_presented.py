@@ -3,7 +3,8 @@
 :class:`~clientauth.request.Presented` became a plain slotted class (a frozen dataclass's
 ``__init__`` cost more than the Basic header parse). What must hold: it compares and hashes by
 content as before, its repr names no secret and no assertion, and the lone-Basic fast path of
-:func:`~clientauth.request.extract_credentials` concludes exactly what the general path does.
+:func:`~clientauth.request.extract_credentials` (:func:`~clientauth.request.basic_only`, which
+the Authenticator also calls first) concludes exactly what the general path does.
 """
 
 from __future__ import annotations
@@ -11,11 +12,19 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import clientauth
 from clientauth import AuthMethod, ClientRequest
 from clientauth.exceptions import CredentialsError
-from clientauth.request import MAX_CLIENT_ID_LENGTH, Presented, extract_credentials
+from clientauth.request import (
+    MAX_CLIENT_ID_LENGTH,
+    CredentialOptions,
+    Presented,
+    basic_only,
+    extract_credentials,
+)
 from clientauth.secret import MAX_SECRET_LENGTH
 
 SECRET = clientauth.generate_secret()
@@ -69,3 +78,60 @@ class TestLoneBasicSameAsGeneralPath:
             except CredentialsError as exc:
                 outcomes.append((exc.kind, exc.reason))
         assert outcomes[0] == outcomes[1]
+
+
+def general(header: tuple[str, str]) -> object:
+    """What the general path concludes from ``header`` (an unrelated form field beside it
+    keeps the shortcut out)."""
+    try:
+        return extract_credentials(ClientRequest([header], form={"unrelated": "x"}))
+    except CredentialsError as exc:
+        return (exc.kind, exc.reason)
+
+
+# Characters that matter to Basic: the separator, form-encoding, blanks, controls, non-ASCII.
+_TEXT = st.text(alphabet=st.sampled_from("ab:%+ \t\x00\x7fé€/=AZ09"), max_size=12)
+
+
+@st.composite
+def basic_headers(draw: st.DrawFn) -> str:
+    credentials = draw(_TEXT) + draw(st.sampled_from(["", ":"])) + draw(_TEXT)
+    token = base64.b64encode(credentials.encode()).decode()
+    token = draw(st.sampled_from([token, token.rstrip("="), token + " ", " " + token,
+                                  token.replace("=", "")[:-1] or token]))
+    scheme = draw(st.sampled_from(["Basic", "basic", "BASIC", "Basic\t", " Basic", "Bearer"]))
+    sep = "" if scheme.endswith("\t") else " "
+    return f"{scheme}{sep}{token}"
+
+
+class TestShortcutAgreesWithGeneralPath:
+    @settings(max_examples=400, deadline=None)
+    @given(value=basic_headers())
+    def test_generated_headers(self, value: str) -> None:
+        """Wherever basic_only answers, the general path reaches the equal Presented; where
+        it declines, extract_credentials still reads the request in full."""
+        header = ("authorization", value)
+        lone = ClientRequest([header])
+        short = basic_only(lone, CredentialOptions())
+        if short is not None:
+            assert short == general(header)
+        full: object
+        try:
+            full = extract_credentials(lone)
+        except CredentialsError as exc:
+            full = (exc.kind, exc.reason)
+        assert full == general(header)
+
+    @pytest.mark.parametrize("request_", [
+        ClientRequest([("authorization", basic(f"c:{SECRET}"))] * 2),
+        ClientRequest([("authorization", basic(f"c:{SECRET}")), ("client_id", "c")]),
+        ClientRequest([("authorization", basic(f"c:{SECRET}")), ("client_secret", "s")]),
+        ClientRequest([("authorization", basic(f"c:{SECRET}"))], form={"client_id": "c"}),
+        ClientRequest([("authorization", basic(f"c:{SECRET}"))], query={"client_id": "c"}),
+    ], ids=["two-authorization", "id-header", "secret-header", "form", "query-allowed"])
+    def test_declines_when_anything_else_can_carry_credentials(
+        self, request_: ClientRequest
+    ) -> None:
+        """A second Authorization header, an id or secret header, a form, a query that is
+        read: the shortcut leaves the request to the general path."""
+        assert basic_only(request_, CredentialOptions(allow_query=True)) is None

@@ -51,6 +51,12 @@ class LRU(Generic[K, V]):
                 pass
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The value cached for ``key`` without refreshing its recency: for an entry that is a
+        pure function of its key and cheap to rebuild, where a hit must cost a dictionary
+        lookup (a hot entry may then be evicted and rebuilt once)."""
+        return self._data.get(key)
+
     def put(self, key: K, value: V) -> None:
         with self._lock:
             self._discard(key)

@@ -15,10 +15,11 @@ Private: :class:`PresentedChain` and :func:`read_certificates` are importable fr
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
+from ._frozen import as_class, layout_of
 from ._x509 import certificate_thumbprint, load_certificates
 from .exceptions import ParseError
 from .request import ClientRequest
@@ -27,7 +28,7 @@ from .result import AuthResult, Failure, Notice
 if TYPE_CHECKING:
     from .forwarded import ForwardedCertificates
 
-__all__ = ["PresentedChain", "read_certificates"]
+__all__ = ["NO_CERTIFICATES", "PresentedChain", "read_certificates"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -41,6 +42,22 @@ class PresentedChain:
     proxy_verified: bool = False
     ignored: str = ""
     """Why a forwarded certificate header was ignored (names the header), for ``detail``."""
+
+    @classmethod
+    def of(
+        cls,
+        chain: tuple[x509.Certificate, ...],
+        source: str,
+        thumbprint: str,
+        notices: tuple[Notice, ...],
+        proxy_verified: bool = False,
+    ) -> PresentedChain:
+        """A presented chain, built per request without the frozen ``__init__``'s cost
+        (:mod:`clientauth._frozen`)."""
+        value = _Layout()
+        value.chain, value.source, value.thumbprint = chain, source, thumbprint
+        value.notices, value.proxy_verified, value.ignored = notices, proxy_verified, ""
+        return as_class(value, cls)
 
 
 def read_certificates(
@@ -64,7 +81,7 @@ def read_certificates(
                 outcome.failure, outcome.detail, source=outcome.source, notices=notices
             )
         if outcome.chain:
-            return PresentedChain(
+            return PresentedChain.of(
                 outcome.chain,
                 outcome.source,
                 certificate_thumbprint(outcome.chain[0]),
@@ -81,10 +98,13 @@ def read_certificates(
                 source="tls",
                 notices=notices,
             )
-        return PresentedChain(chain, "tls", certificate_thumbprint(chain[0]), notices)
+        return PresentedChain.of(chain, "tls", certificate_thumbprint(chain[0]), notices)
     if notices:
         return PresentedChain(notices=notices, ignored=ignored)
-    return _NO_CERTIFICATES
+    return NO_CERTIFICATES
 
 
-_NO_CERTIFICATES = PresentedChain()
+_Layout: Any = layout_of(PresentedChain)
+
+NO_CERTIFICATES = PresentedChain()
+"""What a request without any certificate presented (no TLS chain, no forwarded header)."""

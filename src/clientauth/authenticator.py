@@ -20,7 +20,7 @@ from cryptography import x509
 from . import audit
 from ._cache import LRU
 from ._clock import clock_setting
-from ._presented import PresentedChain, read_certificates
+from ._presented import NO_CERTIFICATES, PresentedChain, read_certificates
 from ._x509 import CertificateLike
 from .assertion import (
     DEFAULT_ASSERTION_LEEWAY,
@@ -49,6 +49,7 @@ from .request import (
     ClientRequest,
     CredentialOptions,
     Presented,
+    basic_only,
     extract_credentials,
 )
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
@@ -60,13 +61,11 @@ __all__ = ["Authenticator", "CertificateVerifier", "PresentedChain", "read_certi
 
 MAX_CACHED_SUCCESSES = 1024
 """Success results remembered per :class:`Authenticator` for the secret methods (see
-``Authenticator._secret_success``); a bounded LRU, so rotated-away clients age out."""
+``Authenticator._secret_success``); a bounded LRU, so removed clients age out."""
 
-_SuccessKey = tuple[int, str | None]
-"""``id()`` of the client object (whose method never changes) and the credential's source.
-The cached value holds the client too (so the id cannot be reused while it is cached) and a
-hit is confirmed by identity: ``Client`` compares by content, which costs a hash of its
-metadata."""
+_SuccessKey = tuple[str, AuthMethod, str | None]
+"""The client id, its registered secret method and the credential's source: all a plain
+secret success holds."""
 
 class CertificateVerifier(Protocol):
     """What the authenticator needs from a certificate verifier (PKI or pinned).
@@ -163,7 +162,7 @@ class Authenticator:
         )
         self._forwarded = forwarded
         self._identify_by_certificate = bool(identify_by_certificate)
-        self._secret_successes: LRU[_SuccessKey, tuple[Client, AuthResult]] = LRU(
+        self._secret_successes: LRU[_SuccessKey, AuthResult] = LRU(
             MAX_CACHED_SUCCESSES
         )
         if audit is not None and not callable(audit):
@@ -262,22 +261,33 @@ class Authenticator:
         return result
 
     def _authenticate(self, request: ClientRequest) -> AuthResult:
-        try:
-            presented = extract_credentials(request, self._options)
-        except CredentialsError as exc:
-            return AuthResult.failed(exc.kind, exc.reason)
-
-        certs = self._certificates(request)
-        if isinstance(certs, AuthResult):
-            return certs
-        context = _Context(presented, certs)
         assertion: ParsedAssertion | None = None
-        if presented.assertion is not None:
-            read = _read_assertion(context)
-            if isinstance(read, AuthResult):
-                return read
-            assertion, context = read
-            presented = context.presented
+        # The request nearly every confidential client sends, a Basic header and no
+        # certificate, is read without the general path's bookkeeping (issue 18); from the
+        # registry read on, every request takes the same steps.
+        presented = (
+            basic_only(request, self._options)
+            if self._forwarded is None and not request.tls_chain
+            else None
+        )
+        if presented is not None:
+            context = _Context(presented, NO_CERTIFICATES)
+        else:
+            try:
+                presented = extract_credentials(request, self._options)
+            except CredentialsError as exc:
+                return AuthResult.failed(exc.kind, exc.reason)
+            certs = read_certificates(request, self._forwarded)
+            if isinstance(certs, AuthResult):
+                return certs
+            context = _Context(presented, certs)
+            if presented.assertion is not None:
+                read = _read_assertion(context)
+                if isinstance(read, AuthResult):
+                    return read
+                assertion, context = read
+                presented = context.presented
+        certs = context.certs
 
         client_id = presented.client_id
         if client_id is None:
@@ -314,9 +324,10 @@ class Authenticator:
                 return context.fail(Failure.UNKNOWN_CLIENT, f"no client {client_id!r} registered")
             client = found
 
-        if client.method.uses_assertion or assertion is not None:
+        registered = client.token_endpoint_auth_method
+        if registered.uses_assertion or assertion is not None:
             return self._check_assertion(client, context, assertion, request.peer)
-        if client.method.uses_secret:
+        if registered.uses_secret:
             return self._check_secret(client, context)
         return self._check_certificate(client, context)
 
@@ -341,7 +352,7 @@ class Authenticator:
         self, client: Client, context: _Context, *, unknown: bool = False
     ) -> AuthResult:
         presented = context.presented
-        method = client.method
+        method = client.token_endpoint_auth_method
         if presented.method is None:
             if context.certs.chain:
                 return context.fail(
@@ -409,23 +420,25 @@ class Authenticator:
 
     def _secret_success(self, client: Client, context: _Context) -> AuthResult:
         """The success of a secret method whose secret does not expire, built once per
-        (client object, source) when no certificate came with it.
+        (client id, method, source) when no certificate came with it.
 
-        Such a result depends on nothing else (no certificate, no expiry, no notice), and a
-        frozen result can be shared. Building one costs more than the secret's hash (issue
-        18). The entry holds the :class:`~clientauth.Client` object itself, compared by
-        identity: a rotated or re-registered client is a new object, so it never receives a
-        result built for its predecessor."""
+        Such a result is a function of those three alone (no certificate, no expiry, no
+        notice, no detail: ``tests/test_authenticator_successes.py`` fails if
+        :class:`~clientauth.AuthResult` gains a field), and a frozen result can be shared.
+        Building one costs more than the secret's hash (issue 18). Only a request that
+        proved the secret reaches this, so the entries are bounded by the registered
+        clients, and by :data:`MAX_CACHED_SUCCESSES`."""
         certs = context.certs
-        method = client.method
-        if certs.chain or certs.notices or certs.thumbprint is not None:
+        method = client.token_endpoint_auth_method
+        if certs is not NO_CERTIFICATES and (
+            certs.chain or certs.notices or certs.thumbprint is not None
+        ):
             return context.succeed(client, method, expires_at=None)
-        key = (id(client), context.presented.source)
-        hit = self._secret_successes.get(key)
-        if hit is not None and hit[0] is client:
-            return hit[1]
-        result = context.succeed(client, method, expires_at=None)
-        self._secret_successes.put(key, (client, result))
+        key = (client.client_id, method, context.presented.source)
+        result = self._secret_successes.peek(key)
+        if result is None:
+            result = context.succeed(client, method, expires_at=None)
+            self._secret_successes.put(key, result)
         return result
 
     def _check_assertion(
@@ -523,9 +536,6 @@ class Authenticator:
             check=check,
         )
 
-    def _certificates(self, request: ClientRequest) -> PresentedChain | AuthResult:
-        return read_certificates(request, self._forwarded)
-
 
 class _Context:
     """What one request presented; builds its results. Never changed once built.
@@ -617,19 +627,19 @@ class _Context:
             # What the verifier accepted with reservations (a soft-fail revocation check)
             # stays visible on the result and in the audit event.
             notices = (*notices, *check.notices)
-        return AuthResult(
-            ok=True,
-            client_id=client.client_id,
-            method=method,
-            detail=check.detail if check is not None else "",
-            certificate=certs.chain[0] if certs.chain else None,
-            chain=chain or certs.chain,
-            thumbprint=certs.thumbprint,
-            expires_at=expires_at,
-            source=self.presented.source
-            if method.uses_secret or method.uses_assertion
-            else certs.source,
-            notices=notices,
+        return AuthResult._build(
+            True,
+            client.client_id,
+            method,
+            None,
+            None,
+            check.detail if check is not None else "",
+            certs.chain[0] if certs.chain else None,
+            chain or certs.chain,
+            certs.thumbprint,
+            expires_at,
+            self.presented.source if method.uses_secret or method.uses_assertion else certs.source,
+            notices,
         )
 
 

@@ -126,9 +126,10 @@ MAX_SHOWN_NAME: Final = 160
 _CA_POLICY: Final = ExtensionPolicy.webpki_defaults_ca()
 # WebPKI requires a SAN on every end entity (CABF BR 7.1.2.7); RFC 8705 clients are often named
 # by their subject DN only, so the SAN becomes optional. The part of RFC 5280 4.2.1.6 that
-# remains -- an empty subject needs a critical SAN -- is enforced by _precheck_leaf on the leaf
-# before every validation (a Python callback here would cost ~17 us per verify: the verifier
-# hands it a fresh certificate object whose subject must be rebuilt).
+# remains -- an empty subject needs a critical SAN -- is enforced on the leaf by
+# _empty_subject_without_critical_san before every validation (a Python callback here would
+# cost ~17 us per verify: the verifier hands it a fresh certificate object whose subject must
+# be rebuilt).
 _EE_POLICY: Final = ExtensionPolicy.webpki_defaults_ee().may_be_present(
     x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
 )
@@ -242,7 +243,6 @@ class PKIVerifier:
         "_anchor_sets",
         "_cache",
         "_cache_size",
-        "_cache_ttl",
         "_depth",
         "_global",
         "_intermediates",
@@ -250,6 +250,7 @@ class PKIVerifier:
         "_now",
         "_require_san",
         "_revocation",
+        "_ttl_seconds",
     )
 
     def __init__(
@@ -295,7 +296,9 @@ class PKIVerifier:
         self._now()  # a clock that returns no aware datetime is refused now, not per request
         self._revocation = revocation if revocation is not None and revocation.enabled else None
         self._cache_size = cache_size
-        self._cache_ttl = cache_ttl
+        # Whole seconds, as every other bound of a cache entry (X.509 times have one-second
+        # resolution, RFC 5280 4.1.2.5); a TTL under a second still allows the same second.
+        self._ttl_seconds = int(cache_ttl.total_seconds())
         self._require_san = require_san
         self._intermediates = list(pool)
         self._intermediates_index: _SubjectIndex | None = None
@@ -416,14 +419,14 @@ class PKIVerifier:
                 # (expired, revoked, ...) is the precise one.
                 self._cache.pop(key)
 
-        check, valid_until = self._validate(presented, anchors, second, at, now)
-        if check.ok and key is not None and valid_until is not None:
-            valid_from = max(c.not_valid_before_utc for c in check.chain)
+        check, window = self._validate(presented, anchors, second, at, now)
+        if check.ok and key is not None and window is not None:
+            valid_from, valid_until = window
             entry = _Entry(
                 presented,
                 check,
-                int(valid_from.timestamp()),
-                int(min(valid_until, at + self._cache_ttl).timestamp()),
+                valid_from,
+                min(valid_until, second + self._ttl_seconds),
             )
             self._cache.put(key, entry)
         return check
@@ -435,7 +438,10 @@ class PKIVerifier:
         second: int,
         at: datetime,
         now: datetime,
-    ) -> tuple[CertificateCheck, datetime | None]:
+    ) -> tuple[CertificateCheck, tuple[int, int] | None]:
+        """The check, and for an accepted path the window (POSIX seconds, inclusive) in
+        which it may be reused: inside every certificate's validity period and before the
+        revocation information's nextUpdate."""
         for certificate in presented:
             try:
                 # cryptography parses lazily; an object from a caller (or a parser that did
@@ -444,30 +450,45 @@ class PKIVerifier:
             except CertificateParseError as exc:
                 return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, exc.reason), None
         leaf = presented[0]
-        precheck = _precheck_leaf(leaf, at)
-        if precheck is not None:
-            return precheck, None
-        weak = _weak_key(leaf)
-        if weak is not None:
-            return CertificateCheck.failed(Failure.WEAK_KEY, weak), None
+        if _empty_subject_without_critical_san(leaf):
+            # The one leaf rule of _precheck_leaf that cryptography does not enforce here
+            # (the relaxed end-entity policy); first in _precheck_leaf's order too.
+            return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, _SAN_RULE), None
         verifier = anchors.verifier(second)
         try:
             verified = verifier.verify(leaf, [*presented[1:], *self._intermediates])
         except VerificationError as exc:
+            refused = _refused_leaf(leaf, at)
+            if refused is not None:
+                return refused, None
             explained = _explain(
                 str(exc), presented, anchors, self._intermediates_by_subject(), at
             )
             return explained, None
         except _PARSE_ERRORS:
+            refused = _refused_leaf(leaf, at)
+            if refused is not None:
+                return refused, None
             # Malformed extensions surface when cryptography parses them.
             return CertificateCheck.failed(
                 Failure.MALFORMED_CERTIFICATE, "a certificate in the chain cannot be parsed"
             ), None
+        # Accepted by cryptography, so every other rule of _precheck_leaf holds (its client
+        # end-entity policy enforces each; tests/test_cold_path.py proves it per rule). The
+        # key strength is ours alone: cryptography checks the leaf's key algorithm, not the
+        # RSA modulus size nor that the key can be read.
+        weak = _weak_key(leaf)
+        if weak is not None:
+            return CertificateCheck.failed(Failure.WEAK_KEY, weak), None
         path = tuple(verified.chain)
         violation = _subject_email_violation(path)
         if violation is not None:
             return CertificateCheck.failed(Failure.UNTRUSTED_CHAIN, violation), None
-        expires_at = min(c.not_valid_after_utc for c in path)
+        expires_at = path[0].not_valid_after_utc
+        valid_from = path[0].not_valid_before_utc
+        for certificate in path[1:]:
+            expires_at = min(expires_at, certificate.not_valid_after_utc)
+            valid_from = max(valid_from, certificate.not_valid_before_utc)
         valid_until = expires_at
         detail = ""
         notices: tuple[Notice, ...] = ()
@@ -485,7 +506,7 @@ class PKIVerifier:
         check = CertificateCheck.passed(
             path, expires_at=expires_at, detail=detail, notices=notices
         )
-        return check, valid_until
+        return check, (int(valid_from.timestamp()), int(valid_until.timestamp()))
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -588,11 +609,43 @@ def _weak_key(leaf: x509.Certificate) -> str | None:
     return f"the client certificate's key type ({type(key).__name__}) is not accepted"
 
 
+def _empty_subject_without_critical_san(leaf: x509.Certificate) -> bool:
+    """RFC 5280 4.2.1.6: an empty subject puts the identity in the SAN, which must then be
+    present and critical. Only for a leaf :func:`~clientauth._x509.check_usable` accepted."""
+    if leaf.subject.rdns:
+        return False
+    for extension in leaf.extensions:
+        if isinstance(extension.value, x509.SubjectAlternativeName):
+            return not extension.critical
+    return True
+
+
+def _refused_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | None:
+    """After cryptography refused a path: the leaf's own reason, as :func:`_precheck_leaf`
+    and then :func:`_weak_key` name it, or ``None`` when the leaf itself is acceptable.
+
+    The accepting path runs neither before cryptography (issue 18: they cost more than
+    the rest of the Python side of a cold verify): every :func:`_precheck_leaf` rule but
+    the empty-subject one (checked before cryptography) is one its client verifier enforces
+    on the leaf too -- basicConstraints cA, the validity period, id-kp-clientAuth in an
+    EKU -- so a leaf breaking one never gets past it, and the reason found here is the one
+    the pre-checks gave when they ran first (tests/test_cold_path.py).
+    """
+    precheck = _precheck_leaf(leaf, at)
+    if precheck is not None:
+        return precheck
+    weak = _weak_key(leaf)
+    if weak is not None:
+        return CertificateCheck.failed(Failure.WEAK_KEY, weak)
+    return None
+
+
 def _precheck_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | None:
-    """The common reasons to refuse a leaf, checked first so the reason is precise.
+    """The common reasons to refuse a leaf, named precisely (after a refusal by
+    cryptography in :class:`PKIVerifier`, and as the leaf checks of a proxy-verified chain).
 
     Every refusal here but the empty-subject rule is one cryptography makes too (an accept is
-    only ever cryptography's); this names the reason before chain building hides it behind
+    only ever cryptography's); this names the reason that chain building hides behind
     "no path found".
     """
     try:
@@ -684,7 +737,10 @@ def _subject_email_violation(path: Sequence[x509.Certificate]) -> str | None:
     Returns the reason the path is refused, or ``None``.
     """
     try:
-        emails = [a.value for a in path[0].subject.get_attributes_for_oid(_EMAIL_ADDRESS)]
+        # Name.get_attributes_for_oid, without its generator (this runs on every accept).
+        emails = [
+            a.value for rdn in path[0].subject.rdns for a in rdn if a.oid == _EMAIL_ADDRESS
+        ]
     except _PARSE_ERRORS:
         return "the client certificate's subject cannot be read"
     if not emails:

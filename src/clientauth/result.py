@@ -11,9 +11,11 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography import x509
+
+from ._frozen import as_class, layout_of
 
 __all__ = [
     "AuthMethod",
@@ -188,11 +190,17 @@ class CertificateCheck:
         detail: str = "",
         notices: tuple[Notice, ...] = (),
     ) -> CertificateCheck:
-        return cls(True, None, detail, tuple(chain), expires_at, notices)
+        check = _CheckLayout()
+        check.ok, check.failure, check.detail = True, None, detail
+        check.chain, check.expires_at, check.notices = tuple(chain), expires_at, notices
+        return as_class(check, cls)
 
     @classmethod
     def failed(cls, failure: Failure, detail: str) -> CertificateCheck:
-        return cls(False, failure, detail)
+        check = _CheckLayout()
+        check.ok, check.failure, check.detail = False, failure, detail
+        check.chain, check.expires_at, check.notices = (), None, ()
+        return as_class(check, cls)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -250,16 +258,38 @@ class AuthResult:
         thumbprint: str | None = None,
         notices: tuple[Notice, ...] = (),
     ) -> AuthResult:
-        return cls(
-            ok=False,
-            client_id=client_id,
-            method=method,
-            failure=failure,
-            error=failure.error,
-            detail=detail,
-            certificate=certificate,
-            chain=chain,
-            thumbprint=thumbprint,
-            source=source,
-            notices=notices,
+        return cls._build(
+            False, client_id, method, failure, failure.error, detail, certificate, chain,
+            thumbprint, None, source, notices,
         )
+
+    @classmethod
+    def _build(  # noqa: PLR0917 - one argument per field, in field order
+        cls,
+        ok: bool,
+        client_id: str | None,
+        method: AuthMethod | None,
+        failure: Failure | None,
+        error: OAuthError | None,
+        detail: str,
+        certificate: x509.Certificate | None,
+        chain: tuple[x509.Certificate, ...],
+        thumbprint: str | None,
+        expires_at: datetime | None,
+        source: str | None,
+        notices: tuple[Notice, ...],
+    ) -> AuthResult:
+        """The result the constructor would build, for results built inside clientauth
+        (whose callers keep the invariants ``__post_init__`` checks), at a third of the
+        cost (:mod:`clientauth._frozen`)."""
+        result = _ResultLayout()
+        result.ok, result.client_id, result.method = ok, client_id, method
+        result.failure, result.error, result.detail = failure, error, detail
+        result.certificate, result.chain, result.thumbprint = certificate, chain, thumbprint
+        result.expires_at, result.source, result.notices = expires_at, source, notices
+        return as_class(result, cls)
+
+
+
+_ResultLayout: Any = layout_of(AuthResult)
+_CheckLayout: Any = layout_of(CertificateCheck)

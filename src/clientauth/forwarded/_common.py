@@ -32,6 +32,7 @@ from clientauth._x509 import (
 from clientauth.exceptions import ForwardedHeaderError
 
 __all__ = [
+    "MAX_CACHED_HEADER_SIZE",
     "MAX_CHAIN_CERTS",
     "MAX_HEADER_SIZE",
     "decode_base64",
@@ -50,6 +51,10 @@ MAX_HEADER_SIZE = 64 * 1024
 """Longest forwarded header value accepted, in characters (bytes on the wire). Ten RSA-4096
 certificates as percent-encoded PEM fit in about 35 KiB; the cap bounds work on hostile
 input before any decoding starts."""
+
+MAX_CACHED_HEADER_SIZE = 16 * 1024
+"""Longest forwarded header text (leaf, or leaf and chain) whose parse is remembered: a few
+RSA-4096 certificates as percent-encoded PEM. Longer ones are parsed every time."""
 
 MAX_CHAIN_CERTS = MAX_CHAIN_LENGTH
 """Most certificates accepted from one request's forwarded headers, leaf included."""

@@ -50,12 +50,17 @@ import re
 
 from cryptography import x509
 
-from clientauth._cache import CertificateMemo
+from clientauth._cache import LRU, CertificateMemo
 from clientauth._x509 import CERTIFICATE_ERRORS, certificate_thumbprint
 from clientauth.exceptions import ConfigurationError, DistinguishedNameError, ForwardedHeaderError
 from clientauth.names import dn_of, parse_dn
 
-from ._common import load_pem_certificates, percent_decode, strip_ows
+from ._common import (
+    MAX_CACHED_HEADER_SIZE,
+    load_pem_certificates,
+    percent_decode,
+    strip_ows,
+)
 
 __all__ = [
     "FORMAT",
@@ -68,14 +73,14 @@ __all__ = [
 
 FORMAT = "envoy"
 
-# One key=value pair. A quoted value is "..." with backslash escapes, read in runs; the
-# possessive quantifiers (Python 3.11) forbid backtracking into a run, so an unterminated
-# quote fails in linear time. An unquoted value stops at a separator or a quote (a quote
-# there is an error, reported by the caller).
-_PAIR = re.compile(
-    r'[ \t]*+([^=,;"]+?)[ \t]*=[ \t]*+(?:"((?:[^"\\]++|\\.)*+)"|([^,;"]*+))[ \t]*+',
-    re.DOTALL,
-)
+# The start of one key=value pair, up to the value: either its opening double quote or the
+# whole unquoted value, which stops at a separator or a quote (a quote there is an error,
+# reported by the caller). The possessive quantifiers (Python 3.11) forbid backtracking.
+_PAIR = re.compile(r'[ \t]*+([^=,;"]+?)[ \t]*=[ \t]*+(?:"|([^,;"]*+))')
+# The rest of a quoted value holding a backslash: runs and backslash escapes up to the closing
+# quote, possessive so that an unterminated quote fails in linear time.
+_QUOTED_REST = re.compile(r'(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_OWS = re.compile(r"[^ \t]")
 _HASH = re.compile(r"[0-9a-fA-F]{64}")
 
 MAX_PAIRS = 512
@@ -109,13 +114,23 @@ def split_elements(text: str, offset: int = 0) -> list[list[Pair]]:
         match = pair(text, pos)
         if match is None:
             raise ForwardedHeaderError("expected key=value", format=FORMAT, position=offset + pos)
-        key, quoted, plain = match.groups()
-        if quoted is not None:
-            value, value_at = quoted, match.start(2)
+        key, plain = match.groups()
+        if plain is not None:
+            value, value_at, pos = plain.rstrip(" \t"), match.start(2), match.end()
         else:
-            value, value_at = plain.rstrip(" \t"), match.start(3)
+            value_at = match.end()
+            close = _closing_quote(text, value_at)
+            if close == -1:
+                raise ForwardedHeaderError(
+                    "unbalanced or misplaced double quote",
+                    format=FORMAT,
+                    position=offset + value_at - 1,
+                )
+            value, pos = text[value_at:close], close + 1
+            if pos < end and text[pos] in " \t":
+                found = _NOT_OWS.search(text, pos)
+                pos = end if found is None else found.start()
         elements[-1].append((key.lower(), value, offset + value_at))
-        pos = match.end()
         if pos == end:
             return elements
         separator = text[pos]
@@ -131,6 +146,21 @@ def split_elements(text: str, offset: int = 0) -> list[list[Pair]]:
                 else ("unexpected character after a value")
             )
             raise ForwardedHeaderError(message, format=FORMAT, position=offset + pos)
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """Index of the double quote closing a quoted value whose text starts at ``start``, or -1.
+
+    Envoy's long values (the percent-encoded ``Cert`` and ``Chain``) hold no backslash: the
+    first quote closes them, found by ``str.find`` (a regex character class reads such a
+    value several times slower). A backslash escapes the next character, quotes included,
+    as in the ``Subject`` DN's own escaping; such a value is read with ``_QUOTED_REST``.
+    """
+    close = text.find('"', start)
+    if close == -1 or text.find("\\", start, close) == -1:
+        return close
+    rest = _QUOTED_REST.match(text, start)
+    return -1 if rest is None else rest.end() - 1
 
 
 def check_element_by(value: object) -> str:
@@ -347,6 +377,18 @@ def _subject_matches(text: str, leaf: x509.Certificate) -> bool:
     return False
 
 
+# A client's next request through the same proxies carries the very same XFCC value, and
+# reading it again (pairs, percent-decoding, PEM, the round-trip checks) would give the same
+# answer: the certificates chosen from a value are remembered, keyed by the exact value *and*
+# the choice of element, since the same value may be accepted under one choice and refused
+# under another. Only values that parsed are remembered, so a refusal is recomputed (and
+# raised) every time; nothing else goes into the answer (the certificate checks depend on the
+# encoding alone). The value is certificate material the proxy forwards in clear, not a secret.
+_Choice = tuple[str, int | None, str | None]
+_RESULTS_SIZE = 512  # values of at most MAX_CACHED_HEADER_SIZE: at most 8 MiB of keys
+_RESULTS: LRU[_Choice, tuple[x509.Certificate, ...]] = LRU(_RESULTS_SIZE)
+
+
 def parse(
     value: str,
     chain: list[str] | None = None,
@@ -354,6 +396,17 @@ def parse(
     element_by: str | None = None,
 ) -> list[x509.Certificate]:
     """The certificates of the chosen element, leaf first; ``[]`` when it has none."""
+    if len(value) > MAX_CACHED_HEADER_SIZE:
+        return _parse(value, element, element_by)
+    key = (value, element, element_by)
+    certs = _RESULTS.get(key)
+    if certs is None:
+        certs = tuple(_parse(value, element, element_by))
+        _RESULTS.put(key, certs)
+    return list(certs)
+
+
+def _parse(value: str, element: int | None, element_by: str | None) -> list[x509.Certificate]:
     text, lead = strip_ows(value)
     if not text:
         return []

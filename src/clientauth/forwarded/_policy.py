@@ -31,7 +31,7 @@ from clientauth.request import ClientRequest
 from clientauth.result import Failure, Notice
 
 from . import _apache, _aws_alb, _azure, _caddy, _envoy, _haproxy, _nginx, _rfc9440, _traefik
-from ._common import MAX_CHAIN_CERTS, foreign_spellings
+from ._common import MAX_CACHED_HEADER_SIZE, MAX_CHAIN_CERTS, foreign_spellings
 from ._parse import CHAIN_FORMATS, FORMATS, parse_forwarded
 
 __all__ = ["DEFAULT_HEADERS", "ForwardedCertificates", "ForwardedOutcome"]
@@ -65,10 +65,10 @@ DEFAULT_CHAIN_HEADERS: MappingProxyType[str, str] = MappingProxyType(
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
 """RFC 9110 section 5.6.2 ``tchar``, lowercase (names are compared lowercased)."""
 _MIN_SECRET_LENGTH = 16
-# Parsed-header cache: entries of at most 16 KiB of header text (one client's leaf, or leaf
-# and chain), 1024 of them per ForwardedCertificates; peer-address verdicts likewise bounded.
+# Parsed-header cache: entries of at most MAX_CACHED_HEADER_SIZE of header text (one
+# client's leaf, or leaf and chain), 1024 of them per ForwardedCertificates; peer-address
+# verdicts likewise bounded.
 _PARSED_CACHE_SIZE = 1024
-_MAX_CACHED_HEADERS = 16 * 1024
 _PEER_CACHE_SIZE = 1024
 _OWS = " \t"
 # RFC 8705 section 3.1 x5t#S256: base64url (RFC 4648 section 5) of a SHA-256 digest, no
@@ -160,9 +160,11 @@ class ForwardedCertificates:
         "_format",
         "_header",
         "_networks",
+        "_nothing",
         "_parsed",
         "_peers",
         "_pins",
+        "_quick",
         "_secret",
         "_secret_header",
         "_source",
@@ -186,6 +188,8 @@ class ForwardedCertificates:
     _verify_header: str | None
     _verify_success: str
     _source: str
+    _nothing: ForwardedOutcome
+    _quick: tuple[frozenset[str], str | None] | None
 
     def __init__(
         self,
@@ -267,6 +271,8 @@ class ForwardedCertificates:
             ("_verify_header", verify_header),
             ("_verify_success", verify_success.strip(_OWS)),
             ("_source", f"forwarded:{format}"),
+            ("_nothing", ForwardedOutcome((), f"forwarded:{format}")),
+            ("_quick", _quick_names(format, names, chain_header)),
             # Caches of derived facts (parsed headers, peer verdicts): the settings above
             # never change; these only remember what they imply.
             ("_parsed", LRU(_PARSED_CACHE_SIZE)),
@@ -329,6 +335,10 @@ class ForwardedCertificates:
         return dataclasses.replace(outcome, peer_is_proxy=True) if peer_is_proxy else outcome
 
     def _extract(self, request: ClientRequest, peer_is_proxy: bool) -> ForwardedOutcome:
+        if self._quick is not None and not _may_carry(request, *self._quick):
+            # Most requests carry no forwarded header at all (issue 18): one pass over the
+            # names says so, and the answer is the one the checks below would reach.
+            return self._nothing
         values = request.header_values(self._header)
         chain_lines = self._chain_values(request)
         verify_values = request.header_values(self._verify_header) if self._verify_header else []
@@ -408,7 +418,7 @@ class ForwardedCertificates:
                 )
             except ForwardedHeaderError as exc:
                 return self._invalid(str(exc))
-            if len(value) + sum(map(len, chain or ())) <= _MAX_CACHED_HEADERS:
+            if len(value) + sum(map(len, chain or ())) <= MAX_CACHED_HEADER_SIZE:
                 self._parsed.put(key, certs)
         return ForwardedOutcome(certs, self._source, proxy_verified=proxy_verified and bool(certs))
 
@@ -618,3 +628,23 @@ def _peer_in(
         elif address.scope_id:
             address = ipaddress.IPv6Address(text.partition("%")[0])
     return any(address in network for network in networks)
+
+
+def _quick_names(
+    format: str, names: list[str], chain_header: str | None
+) -> tuple[frozenset[str], str | None] | None:
+    """What :func:`_may_carry` looks for: every configured header name, and Apache's chain
+    prefix. ``None`` when a configured name holds a ``_``: then a dashed name can fold into
+    it, and only the full check (:meth:`ForwardedCertificates._foreign_spellings`) decides."""
+    if any("_" in name for name in names):
+        return None
+    return frozenset(names), chain_header if format == _apache.FORMAT else None
+
+
+def _may_carry(request: ClientRequest, names: frozenset[str], prefix: str | None) -> bool:
+    """Whether ``request`` has a header that the forwarded checks read: a configured name,
+    an Apache chain header, or any name with a ``_`` (a possible other spelling of one)."""
+    for name, _ in request.headers:
+        if name in names or "_" in name or (prefix is not None and name.startswith(prefix)):
+            return True
+    return False
