@@ -53,6 +53,19 @@ def outcome(value: str, **select: object) -> list[object] | str:
         return "refused"
 
 
+def count_scans(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The values the pair scanner reads from now on."""
+    calls: list[str] = []
+    real = _envoy.split_elements
+
+    def counting(text: str, offset: int = 0) -> list[list[_envoy.Pair]]:
+        calls.append(text)
+        return real(text, offset)
+
+    monkeypatch.setattr(_envoy, "split_elements", counting)
+    return calls
+
+
 class TestRememberedAnswer:
     def test_same_value_is_not_read_again(
         self, client: Issued, monkeypatch: pytest.MonkeyPatch
@@ -60,14 +73,7 @@ class TestRememberedAnswer:
         """The same value with the same choice is answered without scanning it again."""
         value = xfcc_builder.element(client.cert, by=[EDGE])
         assert outcome(value) == [client.cert]
-        calls: list[str] = []
-        real = _envoy.split_elements
-
-        def counting(text: str, offset: int = 0) -> list[list[_envoy.Pair]]:
-            calls.append(text)
-            return real(text, offset)
-
-        monkeypatch.setattr(_envoy, "split_elements", counting)
+        calls = count_scans(monkeypatch)
         assert outcome(value) == [client.cert]
         assert calls == []
 
@@ -126,14 +132,7 @@ class TestRememberedAnswer:
             assert outcome(value.replace(EDGE, f"{EDGE}-{i}", 1)) == [client.cert]
         assert len(_envoy._RESULTS) <= _envoy._RESULTS_SIZE
         padded = value + " " * (_envoy.MAX_CACHED_HEADER_SIZE - len(value) + 1)
-        calls: list[str] = []
-        real = _envoy.split_elements
-
-        def counting(text: str, offset: int = 0) -> list[list[_envoy.Pair]]:
-            calls.append(text)
-            return real(text, offset)
-
-        monkeypatch.setattr(_envoy, "split_elements", counting)
+        calls = count_scans(monkeypatch)
         for _ in range(2):
             assert outcome(padded) == [client.cert]
         assert len(calls) == 2

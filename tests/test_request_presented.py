@@ -135,3 +135,31 @@ class TestShortcutAgreesWithGeneralPath:
         """A second Authorization header, an id or secret header, a form, a query that is
         read: the shortcut leaves the request to the general path."""
         assert basic_only(request_, CredentialOptions(allow_query=True)) is None
+
+
+class TestAuthenticatorSameOutcome:
+    """The Authenticator reads a Basic-only request through the shortcut; the same request
+    with an unrelated form field beside it takes the general path. Every outcome -- success,
+    wrong secret, unknown id, wrong method, expired secret, malformed -- must be equal."""
+
+    @pytest.mark.parametrize("credentials", [
+        f"basic:{SECRET}", f"basic:{SECRET}x", f"nobody:{SECRET}", f"post:{SECRET}",
+        f"mtls:{SECRET}", f"expired:{SECRET}", "basic:", f":{SECRET}", "a%3Ab:c",
+    ], ids=["right", "wrong", "unknown", "wrong-method", "certificate-client", "expired",
+            "empty-secret", "empty-id", "form-encoded"])
+    def test_same_result(self, credentials: str) -> None:
+        registry = clientauth.load_clients([
+            {"client_id": "basic", "client_secret_hash": clientauth.hash_secret(SECRET)},
+            {"client_id": "post", "token_endpoint_auth_method": "client_secret_post",
+             "client_secret_hash": clientauth.hash_secret(SECRET)},
+            {"client_id": "mtls", "token_endpoint_auth_method": "tls_client_auth",
+             "tls_client_auth_subject_dn": "CN=mtls"},
+            {"client_id": "expired", "client_secrets": [{
+                "hash": clientauth.hash_secret(SECRET), "expires_at": 1}]},
+        ])
+        header = ("authorization", basic(credentials))
+        shortcut = clientauth.Authenticator(registry).authenticate(ClientRequest([header]))
+        general = clientauth.Authenticator(registry).authenticate(
+            ClientRequest([header], form={"unrelated": "x"})
+        )
+        assert shortcut == general

@@ -204,7 +204,16 @@ def load_certificates(
     :func:`load_certificate`. A PEM ``str``/``bytes`` element may hold a bundle."""
     out: list[x509.Certificate] = []
     for value in values:
-        if isinstance(value, str | bytes) and _pem_count(value) > 1:
+        # A value parsed before is one certificate (only those are remembered): the common
+        # case, a client's chain on its next request, skips the search for a PEM bundle.
+        cached = (
+            _PARSED.get(value)
+            if isinstance(value, str | bytes) and len(value) <= _MAX_CACHED_ENCODING
+            else None
+        )
+        if cached is not None:
+            out.append(cached)
+        elif isinstance(value, str | bytes) and _pem_count(value) > 1:
             out.extend(load_pem_bundle(value))
         else:
             out.append(load_certificate(value))

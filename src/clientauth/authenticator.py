@@ -39,9 +39,8 @@ from .forwarded import ForwardedCertificates
 from .jwks import JwksFetcher
 from .pinned import PinnedVerifier
 from .pki import PKIVerifier
-from .pki import _precheck_leaf as precheck_leaf
+from .pki import _refused_leaf as refused_leaf
 from .pki import _san_required as san_required
-from .pki import _weak_key as weak_key
 from .registry.file import FileRegistry
 from .replay import ReplayStore
 from .request import (
@@ -788,12 +787,9 @@ def _check_proxy_verified(
     leaf = chain[0]
     # X.509 times have one-second resolution (RFC 5280 4.1.2.5), as in PKIVerifier.
     at = datetime.fromtimestamp(int(now.timestamp()), UTC)
-    refused = precheck_leaf(leaf, at)
+    refused = refused_leaf(leaf, at)  # the leaf checks, and the key strength
     if refused is not None:
         return refused
-    weak = weak_key(leaf)
-    if weak is not None:
-        return CertificateCheck.failed(Failure.WEAK_KEY, weak)
     name = client.registered_name
     if name is None:
         return CertificateCheck.failed(

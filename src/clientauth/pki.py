@@ -622,7 +622,8 @@ def _empty_subject_without_critical_san(leaf: x509.Certificate) -> bool:
 
 def _refused_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | None:
     """After cryptography refused a path: the leaf's own reason, as :func:`_precheck_leaf`
-    and then :func:`_weak_key` name it, or ``None`` when the leaf itself is acceptable.
+    and then :func:`_weak_key` name it, or ``None`` when the leaf itself is acceptable. Also
+    the leaf checks of a chain only the proxy verified (``authenticator.py``).
 
     The accepting path runs neither before cryptography (issue 18: they cost more than
     the rest of the Python side of a cold verify): every :func:`_precheck_leaf` rule but
