@@ -147,7 +147,8 @@ class TestAuthenticatorSameOutcome:
         f"mtls:{SECRET}", f"expired:{SECRET}", "basic:", f":{SECRET}", "a%3Ab:c",
     ], ids=["right", "wrong", "unknown", "wrong-method", "certificate-client", "expired",
             "empty-secret", "empty-id", "form-encoded"])
-    def test_same_result(self, credentials: str) -> None:
+    @pytest.mark.parametrize("forwarded", [False, True], ids=["direct", "behind-proxy"])
+    def test_same_result(self, credentials: str, forwarded: bool) -> None:
         registry = clientauth.load_clients([
             {"client_id": "basic", "client_secret_hash": clientauth.hash_secret(SECRET)},
             {"client_id": "post", "token_endpoint_auth_method": "client_secret_post",
@@ -158,8 +159,27 @@ class TestAuthenticatorSameOutcome:
                 "hash": clientauth.hash_secret(SECRET), "expires_at": 1}]},
         ])
         header = ("authorization", basic(credentials))
-        shortcut = clientauth.Authenticator(registry).authenticate(ClientRequest([header]))
-        general = clientauth.Authenticator(registry).authenticate(
-            ClientRequest([header], form={"unrelated": "x"})
+        policy = (
+            clientauth.ForwardedCertificates("nginx", trusted_proxies=["10.0.0.0/8"])
+            if forwarded else None
         )
-        assert shortcut == general
+        auth = clientauth.Authenticator(registry, forwarded=policy)
+        for peer in ("10.0.0.1", "203.0.113.9"):
+            shortcut = auth.authenticate(ClientRequest([header], peer=peer))
+            general = clientauth.Authenticator(registry, forwarded=policy).authenticate(
+                ClientRequest([header], form={"unrelated": "x"}, peer=peer)
+            )
+            assert shortcut == general
+            # A forwarded header (or another spelling of one) takes the full path: its
+            # notice or refusal is never skipped.
+            for name in ("x-ssl-client-cert", "x_ssl_client_cert"):
+                spoofed = ClientRequest([header, (name, "-----BEGIN")], peer=peer)
+                with_form = ClientRequest([header, (name, "-----BEGIN")], peer=peer,
+                                          form={"unrelated": "x"})
+                assert auth.authenticate(spoofed) == auth.authenticate(with_form)
+                if forwarded and peer == "203.0.113.9" and name == "x-ssl-client-cert" and (
+                    credentials == f"basic:{SECRET}"
+                ):
+                    assert auth.authenticate(spoofed).notices == (
+                        clientauth.Notice.UNTRUSTED_FORWARDED_HEADER,
+                    )

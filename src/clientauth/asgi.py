@@ -35,7 +35,7 @@ from ._http import (
     token_error_response,
 )
 from .authenticator import Authenticator
-from .exceptions import CredentialsError, RegistryUnavailable
+from .exceptions import ConfigurationError, CredentialsError, RegistryUnavailable
 from .forwarded import ForwardedCertificates
 from .request import ClientRequest
 from .resource import BoundTokenGuard, TokenVerifier
@@ -230,13 +230,17 @@ def request_from_scope(
             query = parse_query(scope["query_string"])
         except CredentialsError as exc:
             unreadable = unreadable or f"query string: {exc.reason}"
-    return ClientRequest(
+    if form is not None and not isinstance(form, Mapping):
+        raise ConfigurationError("form must be a mapping of name to str")
+    chain = tls.get("client_cert_chain") or ()
+    peer = client[0] if client else None
+    return ClientRequest._from_server(
         scope.get("headers") or (),
-        form=form,
-        query=query,
-        peer=client[0] if client else None,
-        tls_chain=tls.get("client_cert_chain") or (),
-        unreadable=unreadable,
+        None if form is None else dict(form),
+        query,
+        peer if isinstance(peer, str) else None,
+        chain if type(chain) is tuple else tuple(chain),
+        unreadable,
     )
 
 

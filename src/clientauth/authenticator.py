@@ -262,11 +262,13 @@ class Authenticator:
     def _authenticate(self, request: ClientRequest) -> AuthResult:
         assertion: ParsedAssertion | None = None
         # The request nearly every confidential client sends, a Basic header and no
-        # certificate, is read without the general path's bookkeeping (issue 18); from the
-        # registry read on, every request takes the same steps.
+        # certificate (neither from the TLS layer nor from a proxy), is read without the
+        # general path's bookkeeping (issue 18); from the registry read on, every request
+        # takes the same steps.
         presented = (
             basic_only(request, self._options)
-            if self._forwarded is None and not request.tls_chain
+            if not request.tls_chain
+            and (self._forwarded is None or self._forwarded._carries_nothing(request))
             else None
         )
         if presented is not None:

@@ -11,8 +11,10 @@ import binascii
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import unquote_plus
 
+from ._frozen import as_class, layout_of
 from ._x509 import MAX_CHAIN_LENGTH, CertificateLike
 from .exceptions import ConfigurationError, CredentialsError
 from .result import AuthMethod, Failure
@@ -86,29 +88,7 @@ class ClientRequest:
     ) -> None:
         if unreadable is not None and (not isinstance(unreadable, str) or not unreadable):
             raise ConfigurationError("unreadable must be a non-empty reason or None")
-        pairs: list[tuple[str, str]] = []
-        append = pairs.append
-        try:
-            for name, value in headers:
-                if len(pairs) == MAX_HEADERS:
-                    # A client can send any number of fields; a limit it crosses is a refused
-                    # request, never a configuration error (and never a 500).
-                    unreadable = unreadable or f"more than {MAX_HEADERS} header fields"
-                    break
-                # Built once per request by every adapter: the common types are inlined.
-                if type(name) is bytes:
-                    name = name.decode("latin-1")  # noqa: PLW2901
-                elif type(name) is not str:
-                    name = _header_text(name)  # noqa: PLW2901
-                if type(value) is bytes:
-                    value = value.decode("latin-1")  # noqa: PLW2901
-                elif type(value) is not str:
-                    value = _header_text(value)  # noqa: PLW2901
-                append((name.lower(), value))
-        except (TypeError, ValueError):
-            raise ConfigurationError(
-                "headers must be (name, value) pairs of str or bytes"
-            ) from None
+        pairs, unreadable = _read_headers(headers, unreadable)
         if form is not None and not isinstance(form, Mapping):
             raise ConfigurationError("form must be a mapping of name to str")
         if query is not None and not isinstance(query, Mapping):
@@ -140,6 +120,35 @@ class ClientRequest:
         assign(self, "tls_chain", chain)
         assign(self, "unreadable", unreadable)
 
+    @classmethod
+    def _from_server(  # noqa: PLR0917 - the fields, in order
+        cls,
+        headers: Iterable[tuple[bytes, bytes]],
+        form: dict[str, list[str]] | None,
+        query: dict[str, list[str]] | None,
+        peer: str | None,
+        tls_chain: tuple[CertificateLike, ...],
+        unreadable: str | None,
+    ) -> ClientRequest:
+        """What the constructor builds, for an adapter whose arguments already have the
+        right types (``form``/``query`` fresh dicts nobody else holds, ``tls_chain`` a
+        tuple): the same header reading and limits, without the type checks and the frozen
+        ``__init__``'s per-field cost (:mod:`clientauth._frozen`; issue 18)."""
+        pairs, unreadable = _read_headers(headers, unreadable)
+        if len(tls_chain) > MAX_CHAIN_LENGTH:
+            unreadable = unreadable or (
+                f"the TLS client chain has more than {MAX_CHAIN_LENGTH} certificates"
+            )
+        request = _RequestLayout()
+        if unreadable is not None:
+            pairs, form, query, tls_chain = [], None, None, ()
+        request.headers = tuple(pairs)
+        request.form = None if form is None else MappingProxyType(form)
+        request.query = None if query is None else MappingProxyType(query)
+        request.peer, request.tls_chain, request.unreadable = peer, tls_chain, unreadable
+        return as_class(request, cls)
+
+
     def header_values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in order."""
         lname = name.lower()
@@ -153,6 +162,40 @@ class ClientRequest:
             f"query={sorted(self.query or ())}, peer={self.peer!r}, "
             f"tls_chain=<{len(self.tls_chain)} certificates>, unreadable={self.unreadable!r})"
         )
+
+
+_RequestLayout: Any = layout_of(ClientRequest)
+
+
+def _read_headers(
+    headers: Iterable[tuple[str | bytes, str | bytes]], unreadable: str | None
+) -> tuple[list[tuple[str, str]], str | None]:
+    """Header pairs as ``(lowercase name, value)`` text, at most :data:`MAX_HEADERS` of them
+    (more make the request ``unreadable``); a pair of other types is a programmer's error."""
+    pairs: list[tuple[str, str]] = []
+    append = pairs.append
+    try:
+        for name, value in headers:
+            if len(pairs) == MAX_HEADERS:
+                # A client can send any number of fields; a limit it crosses is a refused
+                # request, never a configuration error (and never a 500).
+                unreadable = unreadable or f"more than {MAX_HEADERS} header fields"
+                break
+            # Built once per request by every adapter: the common types are inlined.
+            if type(name) is bytes:
+                name = name.decode("latin-1")  # noqa: PLW2901
+            elif type(name) is not str:
+                name = _header_text(name)  # noqa: PLW2901
+            if type(value) is bytes:
+                value = value.decode("latin-1")  # noqa: PLW2901
+            elif type(value) is not str:
+                value = _header_text(value)  # noqa: PLW2901
+            append((name.lower(), value))
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            "headers must be (name, value) pairs of str or bytes"
+        ) from None
+    return pairs, unreadable
 
 
 def _header_text(value: str | bytes) -> str:

@@ -334,6 +334,12 @@ class ForwardedCertificates:
         outcome = self._extract(request, peer_is_proxy)
         return dataclasses.replace(outcome, peer_is_proxy=True) if peer_is_proxy else outcome
 
+    def _carries_nothing(self, request: ClientRequest) -> bool:
+        """Whether :meth:`extract` would answer "nothing forwarded" without a certificate
+        from the TLS layer: no header this policy reads, nor another spelling of one. For the
+        Authenticator's shortcut (``authenticator.py``); ``False`` when unsure."""
+        return self._quick is not None and not _may_carry(request, *self._quick)
+
     def _extract(self, request: ClientRequest, peer_is_proxy: bool) -> ForwardedOutcome:
         if self._quick is not None and not _may_carry(request, *self._quick):
             # Most requests carry no forwarded header at all (issue 18): one pass over the
