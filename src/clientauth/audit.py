@@ -140,7 +140,9 @@ def emit(event: AuditEvent, hook: AuditHook | None) -> None:
 
 def wanted(hook: AuditHook | None, ok: bool) -> bool:
     """Whether building an event is worth it (hot path: skip when nobody listens)."""
-    return hook is not None or _listening(logging.INFO if ok else logging.WARNING)
+    level = logging.INFO if ok else logging.WARNING
+    # isEnabledFor first: the common answer ("no") without a call into _listening.
+    return hook is not None or (_logger.isEnabledFor(level) and _listening(level))
 
 
 def _listening(level: int) -> bool:
