@@ -52,9 +52,11 @@ class LRU(Generic[K, V]):
         return value
 
     def peek(self, key: K) -> V | None:
-        """The value cached for ``key`` without refreshing its recency: for an entry that is a
-        pure function of its key and cheap to rebuild, where a hit must cost a dictionary
-        lookup (a hot entry may then be evicted and rebuilt once)."""
+        """The value cached for ``key`` without refreshing its recency: for entries that are a
+        pure function of their key and read on every request (parsed certificates, their
+        verdicts and thumbprints, remembered successes), where a hit must cost one dictionary
+        lookup. Eviction is then first in, first out: under churn beyond ``size`` a hot entry
+        is evicted and rebuilt once, never wrong."""
         return self._data.get(key)
 
     def put(self, key: K, value: V) -> None:
@@ -113,7 +115,7 @@ class CertificateMemo(Generic[V]):
 
     def get(self, certificate: x509.Certificate, compute: Callable[[x509.Certificate], V]) -> V:
         key = certificate.signature
-        hit = self._lru.get(key)
+        hit = self._lru.peek(key)
         if hit is not None and hit[0] is certificate:
             return hit[1]
         value = compute(certificate)

@@ -94,7 +94,7 @@ def load_certificate(value: CertificateLike) -> x509.Certificate:
     if isinstance(value, str | bytes) and len(value) <= _MAX_CACHED_ENCODING:
         # The same PEM/DER arrives again and again (a long-lived TLS connection, a client's
         # next request): parse it once. Only successful parses are remembered.
-        cached = _PARSED.get(value)
+        cached = _PARSED.peek(value)
         if cached is not None:
             return cached
         certificate = _load_certificate(value)
@@ -154,7 +154,7 @@ def check_usable(certificate: x509.Certificate) -> x509.Certificate:
     request) a comparison of the encodings. The verdict depends on the encoding alone.
     """
     key = certificate.signature
-    hit = _USABLE.get(key)
+    hit = _USABLE.peek(key)
     if hit is not None and (hit[0] is certificate or hit[0] == certificate):
         problem = hit[1]
     else:
@@ -207,7 +207,7 @@ def load_certificates(
         # A value parsed before is one certificate (only those are remembered): the common
         # case, a client's chain on its next request, skips the search for a PEM bundle.
         cached = (
-            _PARSED.get(value)
+            _PARSED.peek(value)
             if isinstance(value, str | bytes) and len(value) <= _MAX_CACHED_ENCODING
             else None
         )

@@ -493,7 +493,7 @@ def _collect(
 ) -> None:
     cid = _single_param(params, "client_id", source)
     secret = _single_param(params, "client_secret", source)
-    if assertions:
+    if assertions and ("client_assertion_type" in params or "client_assertion" in params):
         kind = _single_param(params, "client_assertion_type", source)
         assertion = _single_param(params, "client_assertion", source)
         if kind is not None or assertion is not None:
