@@ -39,10 +39,9 @@ import json
 import math
 import re
 import threading
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from jwt.algorithms import Algorithm, get_default_algorithms
 
@@ -56,16 +55,13 @@ from ._jwk import (
 )
 from .clients import Client
 from .exceptions import ConfigurationError, FetchError, ParseError
-from .jwks import (
-    DEFAULT_JWKS_MAX_SIZE,
-    DEFAULT_JWKS_REFRESH_INTERVAL,
-    DEFAULT_JWKS_STALE_GRACE,
-    DEFAULT_JWKS_TIMEOUT,
-    DEFAULT_JWKS_TTL,
-    JwksFetcher,
-)
+from .jwks import JwksFetcher, JwksSettings, key_set
 from .replay import MemoryReplayStore, ReplayStore
 from .result import AuthMethod, Failure
+
+if TYPE_CHECKING:
+    # PEP 692 (typing.Unpack is Python 3.12): for the type checker only, never imported.
+    from typing_extensions import Unpack
 
 __all__ = [
     "ASYMMETRIC_ALGORITHMS",
@@ -235,24 +231,8 @@ class JwksKeys:
     cannot verify a signature (encryption keys, private material, unknown types) are left
     out. Thread-safe."""
 
-    def __init__(
-        self,
-        *,
-        timeout: float = DEFAULT_JWKS_TIMEOUT,
-        max_size: int = DEFAULT_JWKS_MAX_SIZE,
-        ttl: timedelta = DEFAULT_JWKS_TTL,
-        refresh_interval: timedelta = DEFAULT_JWKS_REFRESH_INTERVAL,
-        stale_grace: timedelta = DEFAULT_JWKS_STALE_GRACE,
-        now: Callable[[], datetime] | None = None,
-        allow_http: bool = False,
-        opener: urllib.request.OpenerDirector | None = None,
-        allow_addresses: Iterable[str] = (),
-    ) -> None:
-        self._fetcher = _KeyFetcher(
-            timeout=timeout, max_size=max_size, ttl=ttl, refresh_interval=refresh_interval,
-            stale_grace=stale_grace, now=now, allow_http=allow_http, opener=opener,
-            allow_addresses=allow_addresses,
-        )
+    def __init__(self, **settings: Unpack[JwksSettings]) -> None:
+        self._fetcher = _KeyFetcher(**settings)
         self._lock = threading.Lock()
         self._parsed: dict[frozenset[str], tuple[AssertionKey, ...]] = {}
 
@@ -284,16 +264,9 @@ class _KeyFetcher(JwksFetcher):
     signing key of the set (the cache, bounds and policies are the fetcher's)."""
 
     def _parse_body(self, uri: str, body: bytes) -> frozenset[str]:
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            raise FetchError(f"jwks_uri {uri!r}: not valid JSON") from None
-        keys = document.get("keys") if isinstance(document, Mapping) else None
-        if not isinstance(keys, list):
-            raise FetchError(f'jwks_uri {uri!r}: not a JWK Set ({{"keys": [...]}})')
         return frozenset(
             json.dumps(k, sort_keys=True)
-            for k in keys
+            for k in key_set(uri, body)
             if isinstance(k, Mapping) and key_from_jwk(k) is not None
         )
 
@@ -407,21 +380,20 @@ class AssertionVerifier:
             return "exp: missing or not a number"
         if exp <= now - leeway:
             return "exp: the assertion has expired"
-        # Item 5: nbf, when present, has passed.
-        if "nbf" in claims:
-            nbf = _number(claims["nbf"])
-            if nbf is None:
-                return "nbf: not a number"
-            if nbf > now + leeway:
-                return "nbf: the assertion is not valid yet"
+        # Item 5: nbf, when present, has passed; iat, when present, is not in the future.
         start = now
-        if "iat" in claims:
-            iat = _number(claims["iat"])
-            if iat is None:
-                return "iat: not a number"
-            if iat > now + leeway:
-                return "iat: issued in the future"
-            start = iat
+        for claim, in_future in (
+            ("nbf", "the assertion is not valid yet"),
+            ("iat", "issued in the future"),
+        ):
+            if claim in claims:
+                value = _number(claims[claim])
+                if value is None:
+                    return f"{claim}: not a number"
+                if value > now + leeway:
+                    return f"{claim}: {in_future}"
+                if claim == "iat":
+                    start = value
         # Item 6 lets the server refuse a JWT issued too long ago; a bounded lifetime also
         # bounds how long a jti must be remembered (RFC 7523 3 item 7).
         if exp - start > self._lifetime:

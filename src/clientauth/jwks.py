@@ -51,7 +51,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from ._clock import clock_setting
 from ._fetch import AddressPolicy, fetch
@@ -66,6 +66,7 @@ __all__ = [
     "DEFAULT_JWKS_TTL",
     "MAX_JWKS_SIZE_LIMIT",
     "JwksFetcher",
+    "JwksSettings",
 ]
 
 DEFAULT_JWKS_TIMEOUT = 5.0
@@ -96,6 +97,22 @@ class _Entry:
     fetched_at: datetime | None
     attempted_at: datetime
     error: str | None = None
+
+
+class JwksSettings(TypedDict, total=False):
+    """The keyword settings of :class:`JwksFetcher`, for the classes that take them as they are
+    (:class:`~clientauth.JwksKeys`): see :class:`JwksFetcher` for each one's meaning, default
+    and bounds."""
+
+    timeout: float
+    max_size: int
+    ttl: timedelta
+    refresh_interval: timedelta
+    stale_grace: timedelta
+    now: Callable[[], datetime] | None
+    allow_http: bool
+    opener: urllib.request.OpenerDirector | None
+    allow_addresses: Iterable[str]
 
 
 class JwksFetcher:
@@ -361,11 +378,9 @@ class JwksFetcher:
         return b"".join(chunks)
 
 
-def _parse_key_set(uri: str, body: bytes) -> frozenset[str]:
-    """The thumbprints of ``x5c[0]`` of every key in a JWK Set document (RFC 7517 section 5).
-
-    Keys without ``x5c`` are skipped (they pin nothing); a malformed ``x5c`` refuses the whole
-    document, as registration does for ``jwks``: a half-understood key set is not served."""
+def key_set(uri: str, body: bytes) -> list[Any]:
+    """The ``keys`` array of the JWK Set document ``body`` fetched from ``uri`` (RFC 7517
+    section 5), or :class:`~clientauth.FetchError` for anything else."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
@@ -373,8 +388,16 @@ def _parse_key_set(uri: str, body: bytes) -> frozenset[str]:
     keys = document.get("keys") if isinstance(document, Mapping) else None
     if not isinstance(keys, list):
         raise FetchError(f'jwks_uri {uri!r}: not a JWK Set ({{"keys": [...]}})')
+    return keys
+
+
+def _parse_key_set(uri: str, body: bytes) -> frozenset[str]:
+    """The thumbprints of ``x5c[0]`` of every key in a JWK Set document (RFC 7517 section 5).
+
+    Keys without ``x5c`` are skipped (they pin nothing); a malformed ``x5c`` refuses the whole
+    document, as registration does for ``jwks``: a half-understood key set is not served."""
     out: set[str] = set()
-    for key in keys:
+    for key in key_set(uri, body):
         if not isinstance(key, Mapping):
             raise FetchError(f"jwks_uri {uri!r}: each key must be a JSON object")
         x5c = key.get("x5c")
