@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 _NAME_KEYS: CertificateMemo[frozenset[tuple[str, Hashable]]] = CertificateMemo()
+_FIELD_KEYS: CertificateMemo[dict[str, frozenset[Hashable]]] = CertificateMemo()
 
 MAX_NAME_LENGTH = 4096
 """Longest registered name accepted, in characters. Real DNs and SANs are well under 1 KiB;
@@ -708,23 +709,37 @@ def _compute_name_keys(certificate: x509.Certificate) -> frozenset[tuple[str, Ha
         return frozenset()
 
 
-def _carries(certificate: x509.Certificate, field: str, key: Hashable) -> bool:
-    """Whether ``(field, key)`` is in :func:`_name_keys` of ``certificate``, deciding only
-    ``field``: the same reads, in the same order, with the same outcomes."""
+def _field_keys(certificate: x509.Certificate, field: str) -> frozenset[Hashable]:
+    """The keys of ``field`` in :func:`certificate_name_keys` of ``certificate``, deciding only
+    ``field``: the same reads, in the same order, with the same outcomes. Remembered per
+    certificate object and field (a client's certificate comes back with its every request)."""
+    fields = _FIELD_KEYS.get(certificate, _no_fields)
+    keys = fields.get(field)
+    if keys is None:
+        try:
+            keys = _compute_field_keys(certificate, field)
+        except _CERTIFICATE_ERRORS:
+            keys = frozenset()
+        fields[field] = keys  # one dict per certificate; a race computes it twice, alike
+    return keys
+
+
+def _no_fields(certificate: x509.Certificate) -> dict[str, frozenset[Hashable]]:
+    return {}
+
+
+def _compute_field_keys(certificate: x509.Certificate, field: str) -> frozenset[Hashable]:
     sans = _sans(certificate)
     if sans is None:
-        return False
+        return frozenset()
     if field == _SUBJECT_DN:
         subject = _subject(certificate)
-        if subject is None:
-            return False
-        dn_key = _dn_key(subject)
-        return bool(dn_key) and dn_key == key
+        dn_key = _dn_key(subject) if subject is not None else None
+        # an empty subject names nothing (RFC 5280 section 4.1.2.6)
+        return frozenset((dn_key,)) if dn_key else frozenset()
     kind = _SAN_TYPES[field]
-    return any(
-        type(general_name) is kind and _san_key(field, general_name.value) == key
-        for general_name in sans
-    )
+    keys = (_san_key(field, name.value) for name in sans if type(name) is kind)
+    return frozenset(key for key in keys if key is not None)
 
 
 def _name_keys(certificate: x509.Certificate) -> frozenset[tuple[str, Hashable]]:
@@ -889,10 +904,7 @@ class RegisteredName:
         The same answer as ``(field, key) in certificate_name_keys(certificate)``, computed
         for this one field only: a client identified by its ``client_id`` needs no other
         key of a certificate the verifier sees for the first time."""
-        try:
-            return _carries(certificate, self.field, self.key)
-        except _CERTIFICATE_ERRORS:
-            return False
+        return self.key in _field_keys(certificate, self.field)
 
     def presented(self, certificate: x509.Certificate) -> tuple[str, ...]:
         """The names of this kind ``certificate`` carries, printable (for "registered X,
