@@ -297,3 +297,29 @@ class TestCacheWindow:
 def test_name_helper() -> None:
     """certs.name builds the subject the tests above register (guards the fixture)."""
     assert name("client", O="Acme").rfc4514_string() == "CN=client,O=Acme"
+
+
+class TestWarmNameMatch:
+    def test_field_keys_computed_once_per_certificate(
+        self, pki: Pki, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A client's certificate comes back with its every request (the same object from
+        the parse cache): its registered name's keys are worked out once, and a second name
+        of another field on the same certificate gets its own answer."""
+        from clientauth import names
+
+        leaf = pki.leaf("warm-client", org="Acme", san_dns=["warm.example"]).cert
+        calls: list[str] = []
+        real = names._compute_field_keys
+
+        def counting(certificate: x509.Certificate, field: str) -> frozenset[object]:
+            calls.append(field)
+            return real(certificate, field)
+
+        monkeypatch.setattr(names, "_compute_field_keys", counting)
+        dn = RegisteredName.parse("tls_client_auth_subject_dn", "CN=warm-client,O=Acme")
+        dns = RegisteredName.parse("tls_client_auth_san_dns", "warm.example")
+        other = RegisteredName.parse("tls_client_auth_san_dns", "other.example")
+        for _ in range(3):
+            assert dn.matches(leaf) and dns.matches(leaf) and not other.matches(leaf)
+        assert sorted(calls) == sorted([dn.field, dns.field])
