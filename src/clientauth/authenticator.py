@@ -325,23 +325,27 @@ class Authenticator:
         spends on them (every stored secret verified, one result per outcome); any other
         client, an unknown id included, is decided by :meth:`_decide` with what was read
         (``tests/test_request_presented.py`` checks the outcomes equal the general path's)."""
-        client = self._lookup(
+        found = self._lookup(
             "get", self._registry.get, cast(str, presented.client_id), presented,
             NO_CERTIFICATES, peer,
         )
-        if client is None or client.token_endpoint_auth_method is not _BASIC or (
-            client.secrets_expire
-        ):
-            return self._decide(client, _Context(presented, NO_CERTIFICATES), None, peer)
+        # An unknown id takes the very same steps as a wrong secret, against the dummy
+        # client (as in _decide): the two cannot be told apart by time.
+        client = found if found is not None else _DUMMY_CLIENTS[_BASIC]
+        if client.token_endpoint_auth_method is not _BASIC or client.secrets_expire:
+            return self._decide(found, _Context(presented, NO_CERTIFICATES), None, peer)
         secret = presented.secret
         matched = False
         # Every stored secret is verified (no early exit), as in _check_secret.
         for stored in client.secrets:
             if _verify(secret, stored.hash):  # type: ignore[arg-type] # basic_only: a str
                 matched = True
-        if matched:
+        if matched and found is not None:
             return self._secret_success(client, presented, NO_CERTIFICATES)
-        return _Context(presented, NO_CERTIFICATES).bad_secret(client, _BASIC)
+        context = _Context(presented, NO_CERTIFICATES)
+        if found is None:
+            return context.unknown_client(_BASIC)
+        return context.bad_secret(client, _BASIC)
 
     def _decide(
         self,
@@ -360,9 +364,7 @@ class Authenticator:
                 return self._check_secret(
                     _DUMMY_CLIENTS[presented.method], context, unknown=True
                 )
-            return context.fail(
-                Failure.UNKNOWN_CLIENT, f"no client {presented.client_id!r} registered"
-            )
+            return context.unknown_client(None)
         registered = client.token_endpoint_auth_method
         if registered.uses_assertion or assertion is not None:
             return self._check_assertion(client, context, assertion, peer)
@@ -419,11 +421,7 @@ class Authenticator:
             return context.wrong_method(client, presented.method)
         if presented.secret is None:
             if unknown:
-                return context.fail(
-                    Failure.UNKNOWN_CLIENT,
-                    f"no client {presented.client_id!r} registered",
-                    method=method,
-                )
+                return context.unknown_client(method)
             return context.fail(
                 Failure.MISSING_SECRET, "empty client secret", client=client, method=method
             )
@@ -441,11 +439,7 @@ class Authenticator:
                     expiry = stored.expires_at
         if not matched:
             if unknown:
-                return context.fail(
-                    Failure.UNKNOWN_CLIENT,
-                    f"no client {presented.client_id!r} registered",
-                    method=method,
-                )
+                return context.unknown_client(method)
             if expired:
                 return context.fail(
                     Failure.EXPIRED_SECRET,
@@ -591,6 +585,14 @@ class _Context:
     def __init__(self, presented: Presented, certs: PresentedChain) -> None:
         self.presented = presented
         self.certs = certs
+
+    def unknown_client(self, method: AuthMethod | None) -> AuthResult:
+        """No client of the presented id is registered (its secret checked all the same)."""
+        return self.fail(
+            Failure.UNKNOWN_CLIENT,
+            f"no client {self.presented.client_id!r} registered",
+            method=method,
+        )
 
     def bad_secret(self, client: Client, method: AuthMethod) -> AuthResult:
         """The client sent a secret that none of its stored secrets matches."""
