@@ -3,10 +3,10 @@
 :mod:`clientauth._frozen` fills a plain class of the same slot layout and then gives the object
 its real class. What must hold for every builder (``AuthResult._build`` / ``AuthResult.failed``,
 ``CertificateCheck.passed`` / ``failed``, ``PresentedChain.of``,
-``ClientRequest._from_server``): the object is an instance of the frozen class, every field is
-set, it equals (and hashes like) what the constructor builds, stays immutable, pickles and
-copies as one, and its repr is the dataclass's. A field added to a dataclass and not to its
-builder fails here.
+``ClientRequest._from_server``, ``Presented._of``): the object is an instance of the frozen
+class, every field is set, it equals (and hashes like) what the constructor builds, stays
+immutable, pickles and copies as one, and its repr is the dataclass's. A field added to a
+dataclass and not to its builder fails here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from clientauth import AuthMethod, AuthResult, CertificateCheck, ClientRequest, 
 from clientauth._frozen import as_class, layout_of
 from clientauth._presented import PresentedChain
 from clientauth._x509 import MAX_CHAIN_LENGTH
-from clientauth.request import MAX_HEADERS
+from clientauth.request import MAX_HEADERS, Presented
 
 WHEN = datetime(2026, 12, 2, tzinfo=UTC)
 
@@ -61,6 +61,10 @@ def built_and_constructed(pki: Pki) -> list[tuple[Any, Any]]:
             PresentedChain(chain, "tls", "tp", (Notice.UNTRUSTED_FORWARDED_HEADER,), True),
         ),
         *server_requests(leaf),
+        (
+            Presented._of("c", "s", AuthMethod.CLIENT_SECRET_BASIC, "authorization", "jwt"),
+            Presented("c", "s", AuthMethod.CLIENT_SECRET_BASIC, "authorization", "jwt"),
+        ),
     ]
 
 

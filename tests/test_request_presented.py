@@ -1,8 +1,9 @@
 """Presented, the credentials extraction found: still a value (issue 18).
 
-:class:`~clientauth.request.Presented` became a plain slotted class (a frozen dataclass's
-``__init__`` cost more than the Basic header parse). What must hold: it compares and hashes by
-content as before, its repr names no secret and no assertion, and the lone-Basic fast path of
+:class:`~clientauth.request.Presented` is built per request without the frozen ``__init__``
+(a frozen dataclass's ``__init__`` cost more than the Basic header parse). What must hold: it
+stays frozen, compares and hashes by content as before, its repr names no secret and no
+assertion, and the lone-Basic fast path of
 :func:`~clientauth.request.extract_credentials` (:func:`~clientauth.request.basic_only`, which
 the Authenticator also calls first) concludes exactly what the general path does.
 """
@@ -10,6 +11,7 @@ the Authenticator also calls first) concludes exactly what the general path does
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import pytest
 from hypothesis import given, settings
@@ -50,6 +52,14 @@ class TestValue:
         text = repr(Presented("a", SECRET, BASIC, "form", "eyJ.assertion.sig"))
         assert SECRET not in text and "eyJ" not in text
         assert "'a'" in text and "form" in text
+
+    def test_frozen_however_built(self) -> None:
+        """Built by the constructor or per request (``_of``): equal, and never changed."""
+        for value in (Presented("a", SECRET, BASIC, "authorization"),
+                      Presented._of("a", SECRET, BASIC, "authorization")):
+            assert value == Presented("a", SECRET, BASIC, "authorization")
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                value.client_id = "b"  # type: ignore[misc]
 
     def test_defaults(self) -> None:
         """Nothing given, nothing presented."""
