@@ -319,12 +319,13 @@ class Authenticator:
 
     def _basic(self, presented: Presented, peer: str | None) -> AuthResult:
         """client_secret_basic from a Basic header alone (:func:`~clientauth.request.
-        basic_only`), no certificate. Decides itself the two outcomes nearly every such
-        request has -- a client registered for client_secret_basic, whose secrets do not
-        expire, proved its secret or sent a wrong one -- with the work the general path
-        spends on them (every stored secret verified, one result per outcome); any other
-        client, an unknown id included, is decided by :meth:`_decide` with what was read
-        (``tests/test_request_presented.py`` checks the outcomes equal the general path's)."""
+        basic_only`), no certificate. Decides itself the outcomes nearly every such request
+        has -- a client registered for client_secret_basic, whose secrets do not expire,
+        proved its secret or sent a wrong one, or no client has the id -- with the work the
+        general path spends on them (every stored secret verified; an unknown id against the
+        same dummy client); any other client is decided by :meth:`_decide` with what was
+        read (``tests/test_request_presented.py`` checks the outcomes equal the general
+        path's, ``tests/test_timing.py`` that the work is equal)."""
         found = self._lookup(
             "get", self._registry.get, cast(str, presented.client_id), presented,
             NO_CERTIFICATES, peer,
