@@ -19,13 +19,11 @@ in one run:
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "integration"))
 
 import jwt
+from _postgres import postgres_url
 from _timing import fmt
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
@@ -50,23 +49,6 @@ class NoReplay:
 
     def use(self, client_id: str, jti: str, expires_at: datetime) -> bool:
         return True
-
-
-@contextmanager
-def postgres_url() -> Iterator[str | None]:
-    url = os.environ.get("CLIENTAUTH_BENCH_PG_URL")
-    if url:
-        yield url
-        return
-    from pg_server import PostgresServer, missing_reason
-
-    reason = missing_reason()
-    if reason is not None:
-        print(f"(PostgreSQL: skipped, {reason})")
-        yield None
-        return
-    with PostgresServer.start() as server:
-        yield server.create_database("bench_assertion")
 
 
 def main() -> None:
@@ -115,7 +97,7 @@ def main() -> None:
         ("authenticate, MemoryReplayStore",
          auth_batch(clientauth.Authenticator(registry, audience=AUDIENCE))),
     ]
-    with postgres_url() as url:
+    with postgres_url("bench_assertion") as url:
         if url is not None:
             from clientauth.replay_sql import SQLReplayStore
 

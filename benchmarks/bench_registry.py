@@ -13,40 +13,21 @@ compare ratios.
 from __future__ import annotations
 
 import base64
-import os
 import statistics
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "integration"))
 
+from _postgres import postgres_url
 from _timing import fmt, per_call
 
 import clientauth
 from clientauth.registry_sql import SQLRegistry
 
 CLIENTS = 1000  # registered clients; the benchmark authenticates one of them
-
-
-@contextmanager
-def postgres_url() -> Iterator[str | None]:
-    url = os.environ.get("CLIENTAUTH_BENCH_PG_URL")
-    if url:
-        yield url
-        return
-    from pg_server import PostgresServer, missing_reason
-
-    reason = missing_reason()
-    if reason is not None:
-        print(f"(PostgreSQL: skipped, {reason})")
-        yield None
-        return
-    with PostgresServer.start() as server:
-        yield server.create_database("bench")
 
 
 def interleaved(
@@ -100,7 +81,7 @@ def main() -> None:
     rows = [("MemoryRegistry", memory, "")]
     rows.append(("SQLRegistry warm (cache hit), SQLite", warm_sqlite,
                  f"{ratio:.2f}x memory (goal <= 1.20x; median of paired rounds)"))
-    with postgres_url() as url:
+    with postgres_url("bench") as url:
         if url is not None:
             pg = SQLRegistry(url, cache_ttl=3600)
             pg.create_schema()

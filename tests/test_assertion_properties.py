@@ -83,6 +83,8 @@ def test_signed_claims_accepted_only_when_valid(changes: dict[str, Any], alg: st
 
 
 def _num(value: object) -> float | None:
+    # The oracle's own reading of RFC 7519 2 NumericDate, written apart from
+    # assertion._number on purpose: a test that called the code under test would agree with it.
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
