@@ -17,13 +17,15 @@ pinned to CPU 0 with ``taskset``:
 
 The load generator (this process, pinned to CPU 1) sends ``--requests`` keep-alive requests
 one after another on one connection and reads every answer. What is measured is the server's
-own CPU time (utime + stime from ``/proc/<pid>/stat``) over those requests, so the
-generator's cost and the other processes on the machine do not enter the figure (a
-wall-clock requests/s figure on a shared 2-core machine measures the generator too). The
-servers take turns 2,000 requests at a time, each reading its CPU time over the round's
-requests; the table gives the medians over rounds, and the
-ratio of the per-request CPU above the bare app, taken within each round, median over rounds.
-Goal: clientauth's CPU above the bare app <= 1.0x Starlette's.
+own CPU time over those requests, so the generator's cost and the other processes on the
+machine do not enter the figure (a wall-clock requests/s figure on a shared 2-core machine
+measures the generator too). Each server reports its process CPU clock
+(``time.process_time_ns``) when asked on a pipe, by a thread that sleeps otherwise -- in
+nanoseconds, where ``/proc/<pid>/stat`` counts 10 ms ticks. The servers take turns
+``CHUNK`` requests at a time, each chunk measured on its own; a round's figure for a server is
+the median of its chunks (a chunk hit by a burst elsewhere on the machine does not move it),
+and the ratio of the per-request CPU above the bare app is taken within each round. The table
+gives the medians over rounds. Goal: clientauth's CPU above the bare app <= 1.0x Starlette's.
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ PATH = "/token"
 SHARED_SECRET_HEADER = "X-Proxy-Secret"
 SERVER_CPU, LOAD_CPU = 0, 1
 STARTUP_TIMEOUT = 15.0
-CHUNK = 2000
-"""Requests a server answers before the next one takes its turn."""
+CHUNK = 1000
+"""Requests a server answers before the next one takes its turn: one measurement."""
 MODES = ("bare", "clientauth", "starlette", "forwarded")
 
 
@@ -107,8 +109,20 @@ def starlette_app(salt: bytes, digest: bytes, inner: Any = bare_app) -> Any:
     return AuthenticationMiddleware(inner, backend=BasicBackend())
 
 
+def report_cpu() -> None:
+    """Answer every line on stdin with this process's CPU time in nanoseconds (all threads);
+    blocked on the read, it costs nothing in between."""
+    for _ in sys.stdin.buffer:
+        sys.stdout.write(f"{time.process_time_ns()}\n")
+        sys.stdout.flush()
+
+
 def serve(config_path: str) -> None:
+    import threading
+
     import uvicorn
+
+    threading.Thread(target=report_cpu, daemon=True).start()
 
     config = json.loads(Path(config_path).read_text())
     mode = config["mode"]
@@ -185,7 +199,7 @@ class Server:
         self.proc = subprocess.Popen(
             ["taskset", "-c", str(SERVER_CPU), sys.executable, str(Path(__file__).resolve()),
              "--serve", str(config)],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+            stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.PIPE, env=env)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
             try:
@@ -199,12 +213,17 @@ class Server:
                 time.sleep(0.05)
 
     def cpu_seconds(self) -> float:
-        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        fields = stat.rpartition(")")[2].split()
-        # proc(5): utime and stime are fields 14 and 15; fields[0] here is field 3.
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """The server's CPU time so far (report_cpu, in the server process)."""
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(b"\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline()) / 1e9
 
     def stop(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
         self.proc.terminate()
         try:
             self.proc.wait(5)
@@ -270,18 +289,20 @@ def main() -> None:
                 servers[mode] = Server(mode, server, Path(tmp))
                 drive(servers[mode].port, headers[mode], 2000)  # warm-up, caches filled
             chunks = max(1, args.requests // CHUNK)
+            size = args.requests // chunks
             for round_ in range(args.rounds):
-                # Each server's CPU is read at the start and end of the round; in between the
-                # servers take turns CHUNK requests at a time (an idle server uses next to
-                # none), so that a busy spell on the machine hits all of them alike.
-                before = {mode: servers[mode].cpu_seconds() for mode in modes}
+                # The servers take turns, one chunk each, so that a busy spell on the
+                # machine hits all of them alike; each chunk is measured on its own.
+                samples: dict[str, list[float]] = {mode: [] for mode in modes}
                 for chunk in range(chunks):
                     order = modes if (round_ + chunk) % 2 == 0 else modes[::-1]
                     for mode in order:
-                        drive(servers[mode].port, headers[mode], args.requests // chunks)
+                        before = servers[mode].cpu_seconds()
+                        drive(servers[mode].port, headers[mode], size)
+                        used = servers[mode].cpu_seconds() - before
+                        samples[mode].append(used / size * 1e6)
                 for mode in modes:
-                    used = servers[mode].cpu_seconds() - before[mode]
-                    per_request[mode].append(used / (chunks * (args.requests // chunks)) * 1e6)
+                    per_request[mode].append(statistics.median(samples[mode]))
         finally:
             for running in servers.values():
                 running.stop()

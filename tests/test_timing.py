@@ -9,8 +9,10 @@ comparison is :func:`hmac.compare_digest`.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -38,20 +40,27 @@ def auth() -> Authenticator:
 
 @pytest.fixture
 def counts(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Counts salted hashes (secret._salted_sha256) and hmac.compare_digest calls."""
+    """Counts SHA-256 computations (``hashlib.sha256`` as clientauth.secret calls it) and
+    hmac.compare_digest calls."""
     counter: Counter[str] = Counter()
-    real_hash = clientauth.secret._salted_sha256
     real_compare = hmac.compare_digest
 
-    def counting_hash(salt: bytes, secret: bytes) -> bytes:
-        counter["hash"] += 1
-        return real_hash(salt, secret)
+    class CountingHashlib:
+        """hashlib, with every sha256() counted."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(hashlib, name)
+
+        @staticmethod
+        def sha256(data: bytes = b"") -> Any:
+            counter["hash"] += 1
+            return hashlib.sha256(data)
 
     def counting_compare(a: object, b: object) -> bool:
         counter["compare_digest"] += 1
         return real_compare(a, b)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(clientauth.secret, "_salted_sha256", counting_hash)
+    monkeypatch.setattr(clientauth.secret, "hashlib", CountingHashlib())
     monkeypatch.setattr(hmac, "compare_digest", counting_compare)
     return counter
 

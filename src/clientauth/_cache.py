@@ -29,7 +29,15 @@ class LRU(Generic[K, V]):
     The one LRU of the package: every bounded cache (parsed certificates, verified chains,
     anchor stores, fetched CRLs, remembered fetch failures) is one of these."""
 
-    __slots__ = ("_data", "_lock", "_size", "_total", "_weigh")
+    __slots__ = ("_data", "_lock", "_size", "_total", "_weigh", "peek")
+
+    peek: Callable[[K], V | None]
+    """``peek(key)``: the value cached for ``key`` without refreshing its recency: for
+    entries that are a pure function of their key and read on every request (parsed
+    certificates, their verdicts and thumbprints, remembered successes), where a hit must cost
+    one dictionary lookup -- it *is* the dictionary's ``get``, bound once. Eviction is then
+    first in, first out: under churn beyond ``size`` a hot entry is evicted and rebuilt once,
+    never wrong."""
 
     def __init__(self, size: int, *, weigh: Callable[[V], int] | None = None) -> None:
         self._size = size
@@ -37,6 +45,7 @@ class LRU(Generic[K, V]):
         self._total = 0
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
+        self.peek = self._data.get
 
     def get(self, key: K) -> V | None:
         # Reads take no lock: OrderedDict operations are atomic under the GIL, and a key that a
@@ -50,14 +59,6 @@ class LRU(Generic[K, V]):
             except KeyError:
                 pass
         return value
-
-    def peek(self, key: K) -> V | None:
-        """The value cached for ``key`` without refreshing its recency: for entries that are a
-        pure function of their key and read on every request (parsed certificates, their
-        verdicts and thumbprints, remembered successes), where a hit must cost one dictionary
-        lookup. Eviction is then first in, first out: under churn beyond ``size`` a hot entry
-        is evicted and rebuilt once, never wrong."""
-        return self._data.get(key)
 
     def put(self, key: K, value: V) -> None:
         with self._lock:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, TypeVar, cast
+from typing import NoReturn, Protocol, TypeVar
 
 from cryptography import x509
 
@@ -48,7 +48,8 @@ from .request import (
     ClientRequest,
     CredentialOptions,
     Presented,
-    basic_only,
+    basic_only_credentials,
+    basic_value,
     extract_credentials,
 )
 from .result import AuthMethod, AuthResult, CertificateCheck, Failure, Notice
@@ -162,10 +163,14 @@ class Authenticator:
             id_header=id_header, secret_header=secret_header, allow_query=allow_query_credentials
         )
         self._forwarded = forwarded
+        self._lone_basic_reads = _lone_basic_reads(self._options, forwarded)
         self._identify_by_certificate = bool(identify_by_certificate)
         self._secret_successes: LRU[_SuccessKey, AuthResult] = LRU(
             MAX_CACHED_SUCCESSES
         )
+        # The same results, for the lone Basic header (_basic): keyed by the client id alone,
+        # the method and the source being client_secret_basic and "authorization".
+        self._basic_successes: LRU[str, AuthResult] = LRU(MAX_CACHED_SUCCESSES)
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
         if expiry_warning is not None and (
@@ -245,21 +250,46 @@ class Authenticator:
             raise ConfigurationError("authenticate() takes a clientauth.ClientRequest")
         result = self._authenticate(request)
         if audit.wanted(self._audit, result.ok):
-            now = self._now()
-            audit.emit(AuditEvent.from_result(result, peer=request.peer, time=now), self._audit)
-            if (
-                result.ok
-                and result.expires_at is not None
-                and self._expiry_warning is not None
-                and result.expires_at - now <= self._expiry_warning
-            ):
-                audit.emit(
-                    AuditEvent.from_result(
-                        result, peer=request.peer, time=now, event="credential_expiring"
-                    ),
-                    self._audit,
-                )
+            self._emit(result, request.peer)
         return result
+
+    def _lone_basic(self, authorization: str, peer: str | None) -> AuthResult | None:
+        """What :meth:`authenticate` answers -- audit events included -- for a request
+        whose only header that clientauth reads is this one ``Authorization`` value: no
+        other Authorization, id or secret header, no header the ``forwarded`` policy reads
+        (:attr:`_lone_basic_reads`), no certificate, form or query credentials, nothing
+        unreadable. ``None`` when the value is not a plain Basic one (:func:`~clientauth.
+        request.basic_value`): the adapter then builds the request and calls
+        :meth:`authenticate`.
+
+        For an adapter that scanned the raw headers itself (the ASGI middleware), so that
+        the request nearly every confidential client sends is neither decoded into a
+        :class:`ClientRequest` nor scanned a second time (issue 18);
+        ``tests/test_asgi_lone_basic.py`` checks the outcomes and events equal
+        :meth:`authenticate`'s on generated requests."""
+        credentials = basic_value(authorization)
+        if credentials is None:
+            return None
+        client_id, secret = credentials
+        result = self._basic(client_id, secret, peer)
+        if audit.wanted(self._audit, result.ok):
+            self._emit(result, peer)
+        return result
+
+    def _emit(self, result: AuthResult, peer: str | None) -> None:
+        """The audit events of ``result``, and a ``credential_expiring`` one when due."""
+        now = self._now()
+        audit.emit(AuditEvent.from_result(result, peer=peer, time=now), self._audit)
+        if (
+            result.ok
+            and result.expires_at is not None
+            and self._expiry_warning is not None
+            and result.expires_at - now <= self._expiry_warning
+        ):
+            audit.emit(
+                AuditEvent.from_result(result, peer=peer, time=now, event="credential_expiring"),
+                self._audit,
+            )
 
     def _authenticate(self, request: ClientRequest) -> AuthResult:
         # The request nearly every confidential client sends, a Basic header and no
@@ -269,9 +299,9 @@ class Authenticator:
         if not request.tls_chain and (
             self._forwarded is None or self._forwarded._carries_nothing(request)
         ):
-            presented = basic_only(request, self._options)
-            if presented is not None:
-                return self._basic(presented, request.peer)
+            credentials = basic_only_credentials(request, self._options)
+            if credentials is not None:
+                return self._basic(credentials[0], credentials[1], request.peer)
         assertion: ParsedAssertion | None = None
         try:
             presented = extract_credentials(request, self._options)
@@ -317,7 +347,7 @@ class Authenticator:
         )
         return self._decide(found, context, assertion, request.peer)
 
-    def _basic(self, presented: Presented, peer: str | None) -> AuthResult:
+    def _basic(self, client_id: str, secret: str, peer: str | None) -> AuthResult:
         """client_secret_basic from a Basic header alone (:func:`~clientauth.request.
         basic_only`), no certificate. Decides itself the outcomes nearly every such request
         has -- a client registered for client_secret_basic, whose secrets do not expire,
@@ -325,25 +355,37 @@ class Authenticator:
         general path spends on them (every stored secret verified; an unknown id against the
         same dummy client); any other client is decided by :meth:`_decide` with what was
         read (``tests/test_request_presented.py`` checks the outcomes equal the general
-        path's, ``tests/test_timing.py`` that the work is equal)."""
-        found = self._lookup(
-            "get", self._registry.get, cast(str, presented.client_id), presented,
-            NO_CERTIFICATES, peer,
-        )
+        path's, ``tests/test_timing.py`` that the work is equal). The
+        :class:`~clientauth.request.Presented` is built only when a result needs it."""
+        try:
+            found = self._registry.get(client_id)
+            error = None
+        except Exception as exc:  # any registry failure is "unavailable", whatever its type
+            error = _unavailable("get", exc)
+        if error is not None:
+            # Raised outside the handler, as in _lookup.
+            self._raise_unavailable(error, _basic_presented(client_id, secret), NO_CERTIFICATES,
+                                    peer)
         # An unknown id takes the very same steps as a wrong secret, against the dummy
         # client (as in _decide): the two cannot be told apart by time.
         client = found if found is not None else _DUMMY_CLIENTS[_BASIC]
         if client.token_endpoint_auth_method is not _BASIC or client.secrets_expire:
-            return self._decide(found, _Context(presented, NO_CERTIFICATES), None, peer)
-        secret = presented.secret
+            context = _Context(_basic_presented(client_id, secret), NO_CERTIFICATES)
+            return self._decide(found, context, None, peer)
         matched = False
         # Every stored secret is verified (no early exit), as in _check_secret.
         for stored in client.secrets:
-            if _verify(secret, stored.hash):  # type: ignore[arg-type] # basic_only: a str
+            if _verify(secret, stored.hash):
                 matched = True
         if matched and found is not None:
-            return self._secret_success(client, presented, NO_CERTIFICATES)
-        context = _Context(presented, NO_CERTIFICATES)
+            result = self._basic_successes.peek(client_id)
+            if result is None:
+                result = self._secret_success(
+                    client, _basic_presented(client_id, secret), NO_CERTIFICATES
+                )
+                self._basic_successes.put(client_id, result)
+            return result
+        context = _Context(_basic_presented(client_id, secret), NO_CERTIFICATES)
         if found is None:
             return context.unknown_client(_BASIC)
         return context.bad_secret(client, _BASIC)
@@ -391,6 +433,16 @@ class Authenticator:
             error = _unavailable(name, exc)
         # Raised here, outside the handler, so that neither __cause__ nor __context__ holds
         # the registry's exception.
+        self._raise_unavailable(error, presented, certs, peer)
+
+    def _raise_unavailable(
+        self,
+        error: RegistryUnavailable,
+        presented: Presented,
+        certs: PresentedChain,
+        peer: str | None,
+    ) -> NoReturn:
+        """Audit ``error`` (``registry_unavailable``) and raise it."""
         if audit.wanted(self._audit, False):
             event = _unavailable_event(presented, certs, error, peer, self._now())
             audit.emit(event, self._audit)
@@ -677,6 +729,11 @@ class _Context:
         )
 
 
+def _basic_presented(client_id: str, secret: str) -> Presented:
+    """What :func:`~clientauth.request.basic_only` presents for these credentials."""
+    return Presented._of(client_id, secret, _BASIC, "authorization")
+
+
 def _unavailable_event(
     presented: Presented,
     certs: PresentedChain,
@@ -790,6 +847,31 @@ def _read_assertion(context: _Context) -> tuple[ParsedAssertion, _Context] | Aut
         )
     presented = Presented(subject, None, None, presented.source, presented.assertion)
     return parsed, _Context(presented, context.certs)
+
+
+LoneBasicReads = tuple[frozenset[bytes], bool, bytes | None]
+"""What :attr:`Authenticator._lone_basic_reads` holds: lower-cased header names other than
+``authorization`` that the authenticator reads, whether it reads any name with a ``_`` too (a
+``forwarded`` policy: another spelling of one of its names), and a name prefix it reads
+(Apache's numbered chain headers), all as the bytes an ASGI server passes."""
+
+
+def _lone_basic_reads(
+    options: CredentialOptions, forwarded: ForwardedCertificates | None
+) -> LoneBasicReads | None:
+    """The header names whose presence takes a request off :meth:`Authenticator._lone_basic`
+    (a lone Basic header), or ``None`` when no request may take it: query credentials are
+    read, or the ``forwarded`` policy has no quick check (a ``_`` in one of its names)."""
+    if options.allow_query:
+        return None
+    names = {name.encode("ascii") for name in options.header_names if name is not None}
+    if forwarded is None:
+        return frozenset(names), False, None
+    if forwarded._quick is None:
+        return None
+    quick_names, prefix = forwarded._quick
+    names.update(name.encode("ascii") for name in quick_names)
+    return frozenset(names), True, None if prefix is None else prefix.encode("ascii")
 
 
 def _refuse_dropped(name: str, builds: str, settings: dict[str, tuple[str, bool]]) -> None:

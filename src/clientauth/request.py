@@ -389,6 +389,18 @@ def basic_only(request: ClientRequest, options: CredentialOptions) -> Presented 
     (padding left out, percent-encoding, blanks, an empty or oversized part, a second
     Authorization header) is left to the general path, which also words the refusal.
     """
+    credentials = basic_only_credentials(request, options)
+    if credentials is None:
+        return None
+    client_id, secret = credentials
+    return Presented._of(client_id, secret, AuthMethod.CLIENT_SECRET_BASIC, "authorization")
+
+
+def basic_only_credentials(
+    request: ClientRequest, options: CredentialOptions
+) -> tuple[str, str] | None:
+    """:func:`basic_only`'s client id and secret, without the :class:`Presented` (which the
+    Authenticator builds only when a result needs it)."""
     if (
         request.unreadable is not None
         or request.form is not None
@@ -404,11 +416,31 @@ def basic_only(request: ClientRequest, options: CredentialOptions) -> Presented 
             authorization = value
         elif name in (id_name, secret_name):
             return None
+    return None if authorization is None else basic_value(authorization)
+
+
+_LONGEST_BASIC = len("Basic ") + 4 * (min(MAX_CLIENT_ID_LENGTH, MAX_SECRET_LENGTH) // 3)
+"""The longest ``Authorization`` value :func:`basic_value` reads: its base64 decodes to at most
+``min(MAX_CLIENT_ID_LENGTH, MAX_SECRET_LENGTH)`` bytes, so neither the id nor the secret can
+be longer than allowed (each character takes at least a byte). Longer values, legal or not,
+are the general path's."""
+
+
+def basic_value(authorization: str) -> tuple[str, str] | None:
+    """What :func:`basic_only` reads from the lone ``Authorization`` value: the client id and
+    secret of a plain ``Basic`` value (padded base64 of ``id:secret``, neither part empty,
+    oversized or form-encoded) -- or ``None`` for any other value, left to the general path.
+
+    For an adapter that has found the lone Authorization header itself, in a request nothing
+    else of which carries a credential (``Authenticator._lone_basic``). Declining is always
+    safe, so the checks are the cheap ones: the scheme spelled ``Basic`` (other spellings are
+    legal, and rare), and a value short enough (:data:`_LONGEST_BASIC`) that neither part can
+    exceed its limit."""
+    size = len(authorization)
     if (
-        authorization is None
-        or authorization[:6].lower() != "basic "
-        or len(authorization) > MAX_HEADER_VALUE_LENGTH
-        or len(authorization) % 4 != 2  # "Basic " + padded base64
+        size > _LONGEST_BASIC
+        or size % 4 != 2  # "Basic " + padded base64
+        or not authorization.startswith("Basic ")
     ):
         return None
     try:
@@ -416,19 +448,16 @@ def basic_only(request: ClientRequest, options: CredentialOptions) -> Presented 
         text = binascii.a2b_base64(authorization[6:], strict_mode=True).decode("utf-8")
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         return None
-    client_id, colon, secret = text.partition(":")
+    client_id, _, secret = text.partition(":")
     if (
-        not colon
+        not secret  # also: no ':' at all
         or not client_id
-        or not secret
         or "%" in text  # form-urlencoded parts (RFC 6749 Appendix B): the general path
         or "+" in text
-        or len(client_id) > MAX_CLIENT_ID_LENGTH
-        or len(secret) > MAX_SECRET_LENGTH
         or not client_id.isprintable()
     ):
         return None
-    return Presented._of(client_id, secret, AuthMethod.CLIENT_SECRET_BASIC, "authorization")
+    return client_id, secret
 
 
 class _Found:

@@ -178,7 +178,9 @@ class _Sha256Hash:
 
     def verify(self, secret: bytes) -> bool:
         # compare_digest of two fixed-length digests: time does not depend on the secret.
-        return hmac.compare_digest(_salted_sha256(self._salt, secret), self._digest)
+        # The salted SHA-256 of _salted_sha256, inlined: this runs for every presented secret
+        # (issue 18); tests/test_timing.py counts the hashlib.sha256 calls.
+        return hmac.compare_digest(hashlib.sha256(self._salt + secret).digest(), self._digest)
 
     def __repr__(self) -> str:
         return "<secret hash sha256>"
