@@ -1,13 +1,15 @@
-"""The ASGI middleware's lone-Basic shortcut answers what the general path answers (issue 18).
+"""The lone-Basic shortcut answers what the general path answers (issue 18).
 
 ``ClientAuthMiddleware`` finds, in its one pass over the raw headers, a request whose only
 header clientauth reads is one ``Authorization`` value, and hands that value to
-``Authenticator._lone_basic`` without building a :class:`~clientauth.ClientRequest`. What must
-hold, on generated requests and for every kind of configuration (custom credential headers on
-and off, forwarded policies with plain names and with a prefix, a threaded middleware):
+``Authenticator._lone_basic`` without building a :class:`~clientauth.ClientRequest`;
+``authenticate()`` does the same for a ``ClientRequest``. What must hold, on generated requests
+and for every kind of configuration (custom credential headers on and off, forwarded policies
+with plain names and with a prefix, a threaded middleware):
 
 - the response, the :class:`~clientauth.AuthResult` put in the scope, the audit events and what
-  the application sees are those of the same middleware with the shortcut off;
+  the application sees are those of the same middleware with the shortcut off in both places
+  (every request through ``extract_credentials`` and the decision steps);
 - the shortcut is really taken for the common request (else this would test nothing), and
   never when query credentials are read or ``authenticate`` is overridden.
 """
@@ -129,17 +131,19 @@ class Run:
             registry(), trust_anchors=[PKI.root.cert], intermediates=[PKI.intermediate.cert],
             now=clock(NOW), audit=self.events.append, **CONFIGS[config]())
         self.middleware = ClientAuthMiddleware(_app, authenticator=self.auth, threaded=threaded)
-        if not shortcut:
-            self.middleware._looked_for = _HeaderKinds(None)
         self.taken = 0
         lone = self.auth._lone_basic
 
         def counting(value: str, peer: str | None) -> AuthResult | None:
-            result = lone(value, peer)
+            result = lone(value, peer) if shortcut else None
             self.taken += result is not None
             return result
 
+        # Off: neither the middleware nor authenticate() takes the shortcut, so every
+        # request goes through the general path (extract_credentials, _decide).
         self.auth._lone_basic = counting  # type: ignore[method-assign]
+        if not shortcut:
+            self.middleware._looked_for = _HeaderKinds(None)
 
     def __call__(self, scope: dict[str, Any], body: bytes) -> tuple[Any, ...]:
         sent: list[dict[str, Any]] = []

@@ -112,15 +112,13 @@ class ClientAuthMiddleware:
             else None
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not (self._guard_all or self._paths.guards_scope(scope)):
-            await self.app(scope, receive, send)
-            return
-        form = None
+    async def _body(
+        self, content_types: list[str], lengths: list[str], receive: Receive, send: Send
+    ) -> tuple[dict[str, list[str]] | None, str | None, Receive] | None:
+        """For a request with a body: ``(form, unreadable, receive)`` -- the form read from
+        an urlencoded body (``receive`` then replays it to the application), or why the body
+        cannot be read as the application would read it -- or ``None`` once answered 413."""
         unreadable = None
-        content_types, lengths, authorization = _scan_headers(
-            scope.get("headers") or (), self._looked_for
-        )
         if lengths:
             try:
                 # The body is counted as it is read, whatever Content-Length says; a malformed
@@ -130,8 +128,8 @@ class ClientAuthMiddleware:
                 unreadable = str(exc)
         if len(content_types) > 1:
             # Starlette reads the first, Django joins them: the app's reading is unknowable.
-            unreadable = "more than one Content-Type"
-        elif unreadable is None and content_types and (
+            return None, "more than one Content-Type", receive
+        if unreadable is None and content_types and (
             is_form(content_types[0]) or is_multipart(content_types[0])
         ):
             body = await _read_body(receive, self._max_body)
@@ -139,9 +137,25 @@ class ClientAuthMiddleware:
                 status, too_large_headers, payload = payload_too_large()
                 await _respond(send, (status, [*too_large_headers, ("connection", "close")],
                                       payload))
-                return
+                return None
             form, unreadable = read_form(body, content_types[0])
-            receive = _replay(body, receive)
+            return form, unreadable, _replay(body, receive)
+        return None, unreadable, receive
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not (self._guard_all or self._paths.guards_scope(scope)):
+            await self.app(scope, receive, send)
+            return
+        content_types, lengths, authorization = _scan_headers(
+            scope.get("headers") or (), self._looked_for
+        )
+        form: dict[str, list[str]] | None = None
+        unreadable: str | None = None
+        if content_types or lengths:
+            body = await self._body(content_types, lengths, receive, send)
+            if body is None:  # answered (413)
+                return
+            form, unreadable, receive = body
         try:
             result = None
             if (

@@ -389,18 +389,18 @@ def basic_only(request: ClientRequest, options: CredentialOptions) -> Presented 
     (padding left out, percent-encoding, blanks, an empty or oversized part, a second
     Authorization header) is left to the general path, which also words the refusal.
     """
-    credentials = basic_only_credentials(request, options)
+    authorization = lone_authorization(request, options)
+    credentials = None if authorization is None else basic_value(authorization)
     if credentials is None:
         return None
     client_id, secret = credentials
     return Presented._of(client_id, secret, AuthMethod.CLIENT_SECRET_BASIC, "authorization")
 
 
-def basic_only_credentials(
-    request: ClientRequest, options: CredentialOptions
-) -> tuple[str, str] | None:
-    """:func:`basic_only`'s client id and secret, without the :class:`Presented` (which the
-    Authenticator builds only when a result needs it)."""
+def lone_authorization(request: ClientRequest, options: CredentialOptions) -> str | None:
+    """The value of the request's ``Authorization`` header when it is the only place the
+    request carries credentials (:func:`basic_only`): one such header, no id or secret
+    header, no form, no query read, nothing unreadable -- else ``None``."""
     if (
         request.unreadable is not None
         or request.form is not None
@@ -416,7 +416,7 @@ def basic_only_credentials(
             authorization = value
         elif name in (id_name, secret_name):
             return None
-    return None if authorization is None else basic_value(authorization)
+    return authorization
 
 
 _LONGEST_BASIC = len("Basic ") + 4 * (min(MAX_CLIENT_ID_LENGTH, MAX_SECRET_LENGTH) // 3)
@@ -436,15 +436,11 @@ def basic_value(authorization: str) -> tuple[str, str] | None:
     safe, so the checks are the cheap ones: the scheme spelled ``Basic`` (other spellings are
     legal, and rare), and a value short enough (:data:`_LONGEST_BASIC`) that neither part can
     exceed its limit."""
-    size = len(authorization)
-    if (
-        size > _LONGEST_BASIC
-        or size % 4 != 2  # "Basic " + padded base64
-        or not authorization.startswith("Basic ")
-    ):
+    if len(authorization) > _LONGEST_BASIC or not authorization.startswith("Basic "):
         return None
     try:
-        # strict_mode: the base64 alphabet with its padding, nothing else (no blanks).
+        # strict_mode: the base64 alphabet with its padding (left out, it raises), nothing
+        # else (no blanks).
         text = binascii.a2b_base64(authorization[6:], strict_mode=True).decode("utf-8")
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         return None
