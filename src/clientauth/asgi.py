@@ -80,6 +80,13 @@ class ClientAuthMiddleware:
     ``Retry-After`` and a fixed ``temporarily_unavailable`` body, never 401 or a pass.
     ``threaded=True`` runs the authentication in a worker thread -- use it when a revocation
     checker or jwks fetcher may do network I/O, so it never blocks the event loop.
+
+    The request nearly every confidential client sends -- one ``Authorization: Basic`` header,
+    nothing else clientauth reads, no form, no certificate -- is found in the one pass over
+    the raw headers and decided without building a :class:`~clientauth.ClientRequest`, with
+    the outcome and audit events ``authenticate()`` gives it
+    (``tests/test_asgi_lone_basic.py``). An :class:`~clientauth.Authenticator` subclass that
+    overrides ``authenticate()`` has every request go through its override.
     """
 
     def __init__(

@@ -285,9 +285,7 @@ class Authenticator:
         :class:`~clientauth.request.Presented` is built only when a result needs it.
         ``tests/test_request_presented.py`` and ``tests/test_asgi_lone_basic.py`` check the
         outcomes and events equal the general path's, ``tests/test_timing.py`` that the work
-        is equal. One function, not a parse, a decision and an audit step calling each other:
-        in a server, between requests, every further call costs about 0.4 us of CPU
-        (``benchmarks/bench_server_cpu.py``)."""
+        is equal."""
         credentials = basic_value(authorization)
         if credentials is None:
             return None
