@@ -140,9 +140,14 @@ def emit(event: AuditEvent, hook: AuditHook | None) -> None:
 
 def wanted(hook: AuditHook | None, ok: bool) -> bool:
     """Whether building an event is worth it (hot path: skip when nobody listens)."""
-    level = logging.INFO if ok else logging.WARNING
+    if hook is not None:
+        return True
+    level = _INFO if ok else _WARNING
     # isEnabledFor first: the common answer ("no") without a call into _listening.
-    return hook is not None or (_logger.isEnabledFor(level) and _listening(level))
+    return _logger.isEnabledFor(level) and _listening(level)
+
+
+_INFO, _WARNING = logging.INFO, logging.WARNING
 
 
 def _listening(level: int) -> bool:
