@@ -29,7 +29,13 @@ from hypothesis import strategies as st
 import clientauth
 from certs import NOW, Pki, clock
 from clientauth import Authenticator, AuthResult, ForwardedCertificates
-from clientauth.asgi import SCOPE_KEY, ClientAuthMiddleware, _HeaderKinds
+from clientauth.asgi import (
+    _CONTENT_LENGTH,
+    _CONTENT_TYPE,
+    SCOPE_KEY,
+    ClientAuthMiddleware,
+    _HeaderKinds,
+)
 
 SECRET = clientauth.generate_secret()
 OTHER = clientauth.generate_secret()
@@ -217,6 +223,36 @@ class TestWhenNotTaken:
         auth = Authenticator(registry(), allow_query_credentials=True)
         assert auth._lone_basic_reads is None
         assert not takes_shortcut(ClientAuthMiddleware(_app, authenticator=auth))
+
+    @pytest.mark.parametrize("name", ["Content-Type", "content-length"])
+    def test_credential_header_named_as_a_framing_header_turns_it_off(self, name: str) -> None:
+        """A configuration that reads a credential from Content-Type or Content-Length (odd,
+        but accepted): the scan keeps checking the body's framing, and takes no shortcut."""
+        auth = Authenticator(registry(), id_header=name, secret_header="x-secret")
+        middleware = ClientAuthMiddleware(_app, authenticator=auth)
+        assert not takes_shortcut(middleware)
+        kind = middleware._looked_for.kinds[name.lower().encode()]
+        assert kind == (_CONTENT_TYPE if name.lower() == "content-type" else _CONTENT_LENGTH)
+
+    def test_forwarded_header_named_authorization_turns_it_off(self) -> None:
+        """A forwarded policy reading its certificate from ``Authorization`` (odd, but
+        accepted): that header is not a lone Basic header, and the general path decides."""
+        forwarded = ForwardedCertificates("rfc9440", trusted_proxies=["127.0.0.1/32"],
+                                          header="Authorization")
+        auth = Authenticator(registry(), forwarded=forwarded)
+        assert not takes_shortcut(ClientAuthMiddleware(_app, authenticator=auth))
+        fast, slow = Run("default", shortcut=True), Run("default", shortcut=False)
+        for run in (fast, slow):
+            run.auth = Authenticator(registry(), forwarded=forwarded, now=clock(NOW),
+                                     audit=run.events.append)
+            run.middleware = ClientAuthMiddleware(_app, authenticator=run.auth)
+        slow.middleware._looked_for = _HeaderKinds(None)
+        slow.auth._lone_basic = lambda value, peer: None  # type: ignore[method-assign]
+        scope = {"type": "http", "path": "/", "client": ("127.0.0.1", 1), "query_string": b"",
+                 "headers": [(b"authorization", basic(f"basic:{SECRET}"))]}
+        answer = fast(scope, b"")
+        assert answer == slow(scope, b"")
+        assert not answer[1].ok  # the policy's header holds no certificate: refused
 
     def test_forwarded_policy_without_a_quick_check_turns_it_off(self) -> None:
         """A forwarded header name with a ``_``: only the full check can tell a dashed

@@ -306,6 +306,7 @@ def request_from_scope(
 
 
 _CONTENT_TYPE, _CONTENT_LENGTH, _AUTHORIZATION, _READ = range(4)
+_OWN_NAMES = frozenset({b"content-type", b"content-length", b"authorization"})
 _UNDERSCORE = ord("_")
 """``_`` as the int a bytes holds: ``95 in name`` costs a tenth of ``b"_" in name``."""
 
@@ -322,7 +323,9 @@ class _HeaderKinds:
         kinds = {b"content-type": _CONTENT_TYPE, b"content-length": _CONTENT_LENGTH}
         self.underscore = False
         self.prefix: bytes | None = None
-        if lone_basic is not None:
+        if lone_basic is not None and not lone_basic[0] & _OWN_NAMES:
+            # (A secret or forwarded header configured as Content-Type, Content-Length or
+            # Authorization is read two ways: no shortcut then.)
             reads, self.underscore, self.prefix = lone_basic
             kinds.update(dict.fromkeys(reads, _READ))
             kinds[b"authorization"] = _AUTHORIZATION
