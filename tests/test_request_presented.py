@@ -147,6 +147,20 @@ class TestShortcutAgreesWithGeneralPath:
         assert basic_only(request_, CredentialOptions(allow_query=True)) is None
 
 
+class TestLongestBasic:
+    def test_no_part_over_its_limit_fits(self) -> None:
+        """What basic_value reads (_LONGEST_BASIC) decodes to at most the smaller limit, so
+        neither the id nor the secret it returns can be over its own."""
+        from clientauth.request import _LONGEST_BASIC, basic_value
+
+        most = (_LONGEST_BASIC - len("Basic ")) // 4 * 3
+        assert most <= min(MAX_CLIENT_ID_LENGTH, MAX_SECRET_LENGTH)
+        secret = "s" * (most - 2)
+        assert basic_value(basic(f"c:{secret}")) == ("c", secret)  # the longest read
+        longer = basic(f"c:{secret}sss")
+        assert len(longer) > _LONGEST_BASIC and basic_value(longer) is None
+
+
 class TestAuthenticatorSameOutcome:
     """The Authenticator reads a Basic-only request through the shortcut; the same request
     with an unrelated form field beside it takes the general path. Every outcome -- success,

@@ -327,10 +327,11 @@ class Authenticator:
         return result
 
     def _basic_success(self, client: Client, secret: str) -> AuthResult:
-        """The success :meth:`_lone_basic` remembers for ``client`` (built on its first)."""
-        success = self._secret_success(
-            client, _basic_presented(client.client_id, secret), NO_CERTIFICATES
-        )
+        """The success :meth:`_lone_basic` remembers for ``client`` (built on its first): what
+        :meth:`_secret_success` builds for (client id, client_secret_basic, "authorization"),
+        kept here alone rather than in both caches."""
+        presented = _basic_presented(client.client_id, secret)
+        success = _Context(presented, NO_CERTIFICATES).succeed(client, _BASIC, expires_at=None)
         self._basic_successes.put(client.client_id, success)
         return success
 
