@@ -155,8 +155,15 @@ def check_usable(certificate: x509.Certificate) -> x509.Certificate:
     """
     key = certificate.signature
     hit = _USABLE.peek(key)
-    if hit is not None and (hit[0] is certificate or hit[0] == certificate):
+    if hit is not None and hit[0] is certificate:
         problem = hit[1]
+    elif hit is not None and hit[0] == certificate:
+        # The same encoding in another object (a pinned certificate parsed from the
+        # registry, then from each request's DER): the verdict holds. The entry now names
+        # this object, so that its next check is an identity test -- comparing two
+        # certificates costs about 1 us, more than the rest of a pinned verify's checks.
+        problem = hit[1]
+        _USABLE.put(key, (certificate, problem))
     else:
         # Keyed by the signature bytes, which anyone can copy: the comparison above is what
         # makes a verdict apply, so a look-alike only ever replaces the entry.

@@ -35,6 +35,7 @@ def test_bench_peers_prints_every_comparison() -> None:
     for line in (
         "=> right secret",  # client_secret_basic vs Authlib
         "tls_client_auth, leaf never seen before",  # cold vs ClientVerifier.verify
+        "the reads alone put the floor at",  # ... and vs what any accept must read
         "self_signed_tls_client_auth, DER",
         "parse_forwarded vs bare decode + load",
         "ClientAuthMiddleware / Starlette",  # in-process middleware
