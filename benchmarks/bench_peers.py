@@ -11,6 +11,8 @@ Sections, each a table of median per-call CPU time and ratios taken within one r
   cold       tls_client_auth with a leaf never seen before and fresh certificate objects on
              both sides (leaf + intermediate loaded from DER outside the timing) vs
              cryptography's ``ClientVerifier.verify`` alone on the same chain. Goal <= 1.10x.
+             Beside it, the floor in the same run: verify plus the subject alone, and verify
+             plus every read of the leaf an accept needs (see docs/design.md).
   pinned     self_signed_tls_client_auth with the DER the TLS layer hands over (same
              client reconnecting). Goal <= 8 us.
   forwarded  ``parse_forwarded`` vs a bare decode + load of the same certificate: rfc9440 and
