@@ -151,7 +151,8 @@ def check_usable(certificate: x509.Certificate) -> x509.Certificate:
 
     The verdict is remembered per certificate: the same object again costs a dictionary
     lookup, another object with the same encoding (the same certificate parsed again for a new
-    request) a comparison of the encodings. The verdict depends on the encoding alone.
+    request) a comparison of the encodings, after which the entry names that object. The
+    verdict depends on the encoding alone (``tests/test_usable_verdicts.py``).
     """
     key = certificate.signature
     hit = _USABLE.peek(key)
@@ -211,13 +212,10 @@ def load_certificates(
     :func:`load_certificate`. A PEM ``str``/``bytes`` element may hold a bundle."""
     out: list[x509.Certificate] = []
     for value in values:
-        # A value parsed before is one certificate (only those are remembered): the common
-        # case, a client's chain on its next request, skips the search for a PEM bundle.
-        cached = (
-            _PARSED.peek(value)
-            if isinstance(value, str | bytes) and len(value) <= _MAX_CACHED_ENCODING
-            else None
-        )
+        # A value parsed before is one certificate (only those are remembered, by
+        # load_certificate): the common case, a client's chain on its next request, skips the
+        # search for a PEM bundle.
+        cached = _PARSED.peek(value) if isinstance(value, str | bytes) else None
         if cached is not None:
             out.append(cached)
         elif isinstance(value, str | bytes) and _pem_count(value) > 1:

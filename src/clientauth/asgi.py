@@ -174,11 +174,8 @@ class ClientAuthMiddleware:
                 # The request nearly every confidential client sends: a lone Basic header,
                 # nothing else clientauth reads (_scan_headers), no form, no certificate.
                 # Authenticator._lone_basic answers what authenticate() would, or None.
-                client = scope.get("client")
-                peer = client[0] if client else None
+                peer = _peer(scope)
                 value = authorization.decode("latin-1")
-                if not isinstance(peer, str):
-                    peer = None
                 if self._threaded:
                     result = await asyncio.to_thread(self._auth._lone_basic, value, peer)
                 else:
@@ -262,10 +259,18 @@ class BoundTokenMiddleware:
         await self.app(scope, receive, send)
 
 
-def _tls_chain(scope: Scope) -> bool:
-    """Whether the server passed a TLS client certificate chain (the ASGI TLS extension)."""
+def _tls_chain(scope: Scope) -> Any:
+    """The TLS client certificate chain the server passed (the ASGI TLS extension's
+    ``client_cert_chain``, PEM, leaf first), or ``()``."""
     tls = (scope.get("extensions") or {}).get("tls")
-    return bool(tls and tls.get("client_cert_chain"))
+    return (tls.get("client_cert_chain") if tls else None) or ()
+
+
+def _peer(scope: Scope) -> str | None:
+    """The client address of the connection (``scope["client"][0]``), if the server gave one."""
+    client = scope.get("client")
+    peer = client[0] if client else None
+    return peer if isinstance(peer, str) else None
 
 
 def request_from_scope(
@@ -281,8 +286,6 @@ def request_from_scope(
     credentials from it; one that cannot be read as the application would read it makes the
     request ``unreadable`` (refused). The counterpart of
     :func:`clientauth.wsgi.request_from_environ`."""
-    client = scope.get("client")
-    tls = (scope.get("extensions") or {}).get("tls") or {}
     query = None
     if authenticator is not None and authenticator.allow_query_credentials and (
         scope.get("query_string")
@@ -293,13 +296,12 @@ def request_from_scope(
             unreadable = unreadable or f"query string: {exc.reason}"
     if form is not None and not isinstance(form, Mapping):
         raise ConfigurationError("form must be a mapping of name to str")
-    chain = tls.get("client_cert_chain") or ()
-    peer = client[0] if client else None
+    chain = _tls_chain(scope)
     return ClientRequest._from_server(
         scope.get("headers") or (),
         None if form is None else dict(form),
         query,
-        peer if isinstance(peer, str) else None,
+        _peer(scope),
         chain if type(chain) is tuple else tuple(chain),
         unreadable,
     )

@@ -313,12 +313,12 @@ class Authenticator:
                 result = (
                     self._basic_success(client, secret) if remembered is None else remembered
                 )
-            elif found is None:
-                result = _Context(_basic_presented(client_id, secret), NO_CERTIFICATES
-                                  ).unknown_client(_BASIC)
             else:
-                result = _Context(_basic_presented(client_id, secret), NO_CERTIFICATES
-                                  ).bad_secret(client, _BASIC)
+                context = _Context(_basic_presented(client_id, secret), NO_CERTIFICATES)
+                result = (
+                    context.unknown_client(_BASIC) if found is None
+                    else context.bad_secret(client, _BASIC)
+                )
         else:
             context = _Context(_basic_presented(client_id, secret), NO_CERTIFICATES)
             result = self._decide(found, context, None, peer)

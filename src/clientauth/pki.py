@@ -659,18 +659,10 @@ def _precheck_leaf(leaf: x509.Certificate, at: datetime) -> CertificateCheck | N
             Failure.MALFORMED_CERTIFICATE,
             "the client certificate has malformed or duplicate extensions",
         )
-    if not leaf.subject.rdns:
-        # RFC 5280 4.2.1.6: with an empty subject the identity is in the SAN, which must then
-        # be present and critical. (Unlike the other checks here this one is ours alone: the
-        # relaxed end-entity policy no longer asks cryptography to require a SAN.)
-        try:
-            san_critical = extensions.get_extension_for_class(
-                x509.SubjectAlternativeName
-            ).critical
-        except x509.ExtensionNotFound:
-            san_critical = False
-        if not san_critical:
-            return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, _SAN_RULE)
+    if _empty_subject_without_critical_san(leaf):
+        # Unlike the other checks here this one is ours alone: the relaxed end-entity policy
+        # no longer asks cryptography to require a SAN.
+        return CertificateCheck.failed(Failure.MALFORMED_CERTIFICATE, _SAN_RULE)
     if bc is not None and bc.ca:
         # RFC 5280 4.2.1.9: cA=TRUE certifies a CA; a CA key must not act as a client.
         return CertificateCheck.failed(

@@ -105,11 +105,7 @@ class ClientRequest:
                 chain = tuple(tls_chain)
             except TypeError:
                 raise ConfigurationError("tls_chain must be a sequence of certificates") from None
-        if len(chain) > MAX_CHAIN_LENGTH:
-            # The server (or mod_wsgi's SSL_CLIENT_CERT_CHAIN_n) relays what the client sent.
-            unreadable = unreadable or (
-                f"the TLS client chain has more than {MAX_CHAIN_LENGTH} certificates"
-            )
+        unreadable = _chain_limit(chain, unreadable)
         if unreadable is not None:
             pairs, form, query, chain = [], None, None, ()
         assign = object.__setattr__  # frozen: every field is set through object's setattr
@@ -135,10 +131,7 @@ class ClientRequest:
         tuple): the same header reading and limits, without the type checks and the frozen
         ``__init__``'s per-field cost (:mod:`clientauth._frozen`; issue 18)."""
         pairs, unreadable = _read_headers(headers, unreadable)
-        if len(tls_chain) > MAX_CHAIN_LENGTH:
-            unreadable = unreadable or (
-                f"the TLS client chain has more than {MAX_CHAIN_LENGTH} certificates"
-            )
+        unreadable = _chain_limit(tls_chain, unreadable)
         request = _RequestLayout()
         if unreadable is not None:
             pairs, form, query, tls_chain = [], None, None, ()
@@ -147,7 +140,6 @@ class ClientRequest:
         request.query = None if query is None else MappingProxyType(query)
         request.peer, request.tls_chain, request.unreadable = peer, tls_chain, unreadable
         return as_class(request, cls)
-
 
     def header_values(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), in order."""
@@ -196,6 +188,15 @@ def _read_headers(
             "headers must be (name, value) pairs of str or bytes"
         ) from None
     return pairs, unreadable
+
+
+def _chain_limit(chain: tuple[CertificateLike, ...], unreadable: str | None) -> str | None:
+    """``unreadable``, or why a TLS chain longer than ``MAX_CHAIN_LENGTH`` makes the request
+    unreadable: the server (or mod_wsgi's SSL_CLIENT_CERT_CHAIN_n) relays what the client
+    sent."""
+    if unreadable is None and len(chain) > MAX_CHAIN_LENGTH:
+        return f"the TLS client chain has more than {MAX_CHAIN_LENGTH} certificates"
+    return unreadable
 
 
 def _header_text(value: str | bytes) -> str:

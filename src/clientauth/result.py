@@ -290,6 +290,5 @@ class AuthResult:
         return as_class(result, cls)
 
 
-
 _ResultLayout: Any = layout_of(AuthResult)
 _CheckLayout: Any = layout_of(CertificateCheck)

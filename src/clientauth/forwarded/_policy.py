@@ -341,7 +341,7 @@ class ForwardedCertificates:
         return self._quick is not None and not _may_carry(request, *self._quick)
 
     def _extract(self, request: ClientRequest, peer_is_proxy: bool) -> ForwardedOutcome:
-        if self._quick is not None and not _may_carry(request, *self._quick):
+        if self._carries_nothing(request):
             # Most requests carry no forwarded header at all (issue 18): one pass over the
             # names says so, and the answer is the one the checks below would reach.
             return self._nothing
